@@ -1,0 +1,64 @@
+// The Backend interface: the few primitive kernels a device must provide. Every op in heed is
+// built from these (tensor/ops.cpp); a new device implements this class once and registers it.
+// Arguments are already checked and shaped by the caller: outputs are allocated, inputs of
+// elementwise kernels are expanded (stride 0) to the output's shape, dtypes are settled.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "tensor/functors.h"
+#include "tensor/tensor.h"
+
+namespace heed {
+
+enum class RandomKind : uint8_t { Uniform, Normal };
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual const char* name() const = 0;
+
+  // Memory.
+  virtual void* allocate(size_t nbytes) = 0;
+  virtual void deallocate(void* ptr) = 0;
+  // Copies bytes between host memory and this device (both directions).
+  virtual void copy_from_host(void* dst, const void* src, size_t nbytes) = 0;
+  virtual void copy_to_host(void* dst, const void* src, size_t nbytes) = 0;
+
+  // dst = src, elementwise, any strides, converting dtype. Same shape, same device.
+  virtual void copy(const Tensor& src, const Tensor& dst) = 0;
+  virtual void fill(const Tensor& dst, double value) = 0;
+  // out = op(x) with parameters a, b. x has out's dtype.
+  virtual void unary(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) = 0;
+  // out = op(x, y); x and y share a dtype; out is uint8 for comparisons.
+  virtual void binary(BinaryOp op, const Tensor& x, const Tensor& y, const Tensor& out) = 0;
+  // out = cond ? x : y (cond uint8).
+  virtual void where(const Tensor& cond, const Tensor& x, const Tensor& y, const Tensor& out) = 0;
+  // out has x's dims, with size 1 in every reduced dim.
+  virtual void reduce(ReduceOp op, const Tensor& x, const Tensor& out) = 0;
+  // out (int64) = index of the max (or min) along `dim`; out has size 1 in `dim`.
+  virtual void arg_reduce(ReduceOp op, const Tensor& x, int64_t dim, const Tensor& out) = 0;
+  // Batched matrix product: a [B, M, K] · b [B, K, N] -> out [B, M, N] (out contiguous).
+  // a and b each have a unit stride in one of their last two dims; batch strides may be 0.
+  virtual void gemm(const Tensor& a, const Tensor& b, const Tensor& out) = 0;
+  // Softmax (or log-softmax) over the last dim of a contiguous x into contiguous out.
+  virtual void softmax(const Tensor& x, const Tensor& out, bool log) = 0;
+  // out = x.index_select(dim, index); index int64, 1-D, already range-checked.
+  virtual void index_select(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) = 0;
+  // out.index_select(dim, index) += src  (repeated indices accumulate).
+  virtual void index_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src) = 0;
+  // out[i][j][k] = x[i][index[i][j][k]][k] for dim 1, etc.; index has out's shape.
+  virtual void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) = 0;
+  // out[i][index[i][j][k]][k] += src[i][j][k] for dim 1, etc.
+  virtual void scatter_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src) = 0;
+  // Fills a contiguous floating `out` from the Philox stream (tensor/philox.h):
+  // Uniform in [a, b), Normal with mean a and std b.
+  virtual void random(RandomKind kind, const Tensor& out, uint64_t seed, uint64_t offset, double a,
+                      double b) = 0;
+};
+
+Backend& backend_for(Device device);
+void register_backend(Device::Kind kind, Backend* backend);
+bool has_backend(Device::Kind kind);
+
+}  // namespace heed

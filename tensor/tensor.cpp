@@ -1,0 +1,89 @@
+// Storage, the backend registry, and Tensor's metadata methods.
+#include "tensor/tensor.h"
+
+#include <array>
+#include <cstring>
+
+#include "tensor/backend.h"
+
+namespace heed {
+
+// ---- backend registry ----
+namespace cpu {
+Backend& cpu_backend();  // tensor/cpu/cpu_backend.cpp
+}
+namespace {
+// Indexed by Device::Kind. The CPU is always there; cuda/ registers itself when linked.
+std::array<Backend*, 2>& backends() {
+  static std::array<Backend*, 2> table{&cpu::cpu_backend(), nullptr};
+  return table;
+}
+}  // namespace
+
+void register_backend(Device::Kind kind, Backend* backend) { backends()[static_cast<size_t>(kind)] = backend; }
+bool has_backend(Device::Kind kind) { return backends()[static_cast<size_t>(kind)] != nullptr; }
+Backend& backend_for(Device device) {
+  Backend* b = backends()[static_cast<size_t>(device.kind)];
+  HEED_CHECK(b != nullptr, "device {}: heed was built without this backend, or no such device is usable", device);
+  return *b;
+}
+
+// ---- storage ----
+Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device), owned_(true) {
+  data_ = backend_for(device).allocate(nbytes);
+}
+Storage::Storage(void* data, size_t nbytes, Device device, void (*deleter)(void*, Device))
+    : data_(data), nbytes_(nbytes), device_(device), deleter_(deleter) {}
+Storage::~Storage() {
+  if (deleter_) deleter_(data_, device_);
+  else if (owned_ && data_) backend_for(device_).deallocate(data_);
+}
+
+// ---- tensor metadata ----
+int64_t Tensor::size(int64_t d) const { return impl().shape[wrap_dim(d, dim(), "size")]; }
+int64_t Tensor::stride(int64_t d) const { return impl().strides[wrap_dim(d, dim(), "stride")]; }
+
+bool Tensor::is_contiguous() const {
+  const auto& t = impl();
+  if (numel() == 0) return true;
+  int64_t expected = 1;
+  for (size_t i = t.shape.size(); i-- > 0;) {
+    if (t.shape[i] == 1) continue;
+    if (t.strides[i] != expected) return false;
+    expected *= t.shape[i];
+  }
+  return true;
+}
+
+void* Tensor::raw_data() const {
+  const auto& t = impl();
+  return static_cast<char*>(t.storage->data()) + t.offset * static_cast<int64_t>(dtype_size(t.dtype));
+}
+
+double Tensor::item() const {
+  HEED_CHECK(numel() == 1, "item: expected a tensor with one element, got shape {}", shape());
+  Tensor c = device().is_cpu() ? *this : to(Device::cpu());
+  return dispatch(c.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    return static_cast<double>(*static_cast<const T*>(c.raw_data()));
+  });
+}
+
+template <typename T>
+std::vector<T> Tensor::to_vector() const {
+  Tensor c = device().is_cpu() ? *this : to(Device::cpu());
+  auto impl = std::make_shared<TensorImpl>();
+  std::vector<T> out(static_cast<size_t>(c.numel()));
+  impl->storage = std::make_shared<Storage>(out.data(), out.size() * sizeof(T), Device::cpu(), nullptr);
+  impl->shape = c.shape();
+  impl->strides = contiguous_strides(c.shape());
+  impl->dtype = dtype_v<T>;
+  backend_for(Device::cpu()).copy(c, Tensor(std::move(impl)));
+  return out;
+}
+template std::vector<float> Tensor::to_vector<float>() const;
+template std::vector<double> Tensor::to_vector<double>() const;
+template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
+template std::vector<uint8_t> Tensor::to_vector<uint8_t>() const;
+
+}  // namespace heed
