@@ -151,6 +151,8 @@ std::vector<OpInfo> build() {
                     [](V in) { return binary_cross_entropy_with_logits(in[0], in[1], Tensor(), in[2]); }, [] {
                       return Samples{S("(3,4), pos_weight (4)", {R({3, 4}), P({3, 4}) - 0.5, P({4})})};
                     }));
+  for (auto* more : {conv_op_rows, sequence_op_rows})
+    for (OpInfo& op : more()) ops.push_back(std::move(op));
   ops.push_back(row("dropout", ls, [](V in) { manual_seed(7); return dropout(in[0], 0.3); },
                     [] { return Samples{S("(4,5) p=0.3, fixed seed", {R({4, 5})})}; }));
   return ops;

@@ -28,6 +28,10 @@ struct OpInfo {
 
 const std::vector<OpInfo>& op_registry();
 
+// Rows kept beside the ops they describe, merged into op_registry():
+std::vector<OpInfo> conv_op_rows();      // autograd/registry_conv.cpp: convolution, pooling
+std::vector<OpInfo> sequence_op_rows();  // autograd/registry_sequence.cpp: attention, recurrent cells
+
 // docs/ops.md: one row per op with forward, backward, gradcheck, gradgradcheck, CPU and CUDA.
 std::string ops_markdown();
 
