@@ -25,6 +25,7 @@ thread_local bool t_grad_mode = true;
 thread_local bool t_in_backward = false;  // anomaly checks a node's gradients, not the ops inside it
 std::atomic<bool> g_anomaly{false};
 std::atomic<uint64_t> g_sequence{0};
+std::atomic<uint64_t> g_walk{0};
 }  // namespace
 
 bool grad_mode_enabled() { return t_grad_mode; }
@@ -95,8 +96,6 @@ std::shared_ptr<Node> make_node(const char* name, const std::vector<Tensor>& inp
     }
     node->inputs.push_back(std::move(e));
   }
-  node->output_hooks.resize(outputs.size());
-  node->retain_hooks.resize(outputs.size());
   for (size_t i = 0; i < outputs.size(); ++i) {
     const Tensor& y = outputs[i];
     node->outputs.push_back({y.shape(), y.dtype(), y.device()});
@@ -174,45 +173,41 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
   GradModeGuard mode(create_graph);
   std::unordered_map<TargetKey, size_t, TargetHash> target_index;  // (leaf impl | node, nr) -> position
   std::vector<Tensor> captured;
+  std::unordered_set<const void*> node_targets;  // keys of target_index that are nodes, not leaves
   if (targets) {
     captured.resize(targets->size());
     for (size_t i = 0; i < targets->size(); ++i) {
       const Tensor& t = (*targets)[i];
       HEED_CHECK(t.defined() && t.requires_grad(), "grad: input {} does not require grad", i);
       if (auto fn = t.grad_fn())
-        target_index[{fn.get(), t.impl_ptr()->autograd->output_nr}] = i;
+        target_index[{fn.get(), t.impl_ptr()->autograd->output_nr}] = i, node_targets.insert(fn.get());
       else
         target_index[{t.impl_ptr(), 0}] = i;
     }
   }
 
-  // Collect reachable nodes.
+  // Collect reachable nodes; each remembers its position for this walk.
+  const uint64_t walk = g_walk.fetch_add(1, std::memory_order_relaxed) + 1;
   std::vector<Node*> order;
-  std::unordered_map<Node*, size_t> index;
-  std::vector<Node*> stack;
+  auto seen = [walk](Node* n) { return n->walk_id == walk; };
+  auto visit = [&](Node* n) {
+    n->walk_id = walk;
+    n->walk_index = order.size();
+    order.push_back(n);
+  };
+  auto pos = [](const Node* n) { return n->walk_index; };
   for (const Tensor& r : roots)
-    if (auto fn = r.grad_fn(); fn && !index.count(fn.get())) {
-      index[fn.get()] = order.size();
-      order.push_back(fn.get());
-      stack.push_back(fn.get());
-    }
-  while (!stack.empty()) {
-    Node* n = stack.back();
-    stack.pop_back();
-    for (const Edge& e : n->inputs)
-      if (e.node && !index.count(e.node.get())) {
-        index[e.node.get()] = order.size();
-        order.push_back(e.node.get());
-        stack.push_back(e.node.get());
-      }
-  }
+    if (auto fn = r.grad_fn(); fn && !seen(fn.get())) visit(fn.get());
+  for (size_t i = 0; i < order.size(); ++i)
+    for (const Edge& e : order[i]->inputs)
+      if (e.node && !seen(e.node.get())) visit(e.node.get());
 
   // Which nodes must run: all of them for backward(); for grad(), those that lead to a target.
   std::vector<char> exec(order.size(), targets ? 0 : 1);
   if (targets) {
     std::vector<char> state(order.size(), 0);  // 0 unvisited, 1 in progress, 2 done
     std::function<bool(Node*)> leads = [&](Node* n) -> bool {
-      size_t i = index[n];
+      size_t i = pos(n);
       if (state[i] == 2) return exec[i];
       state[i] = 1;
       bool any = false;
@@ -231,7 +226,7 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
   for (size_t i = 0; i < order.size(); ++i)
     if (exec[i])
       for (const Edge& e : order[i]->inputs)
-        if (e.node) ++deps[index[e.node.get()]];
+        if (e.node) ++deps[pos(e.node.get())];
 
   std::vector<std::vector<Tensor>> buffers(order.size());
   for (size_t i = 0; i < order.size(); ++i) buffers[i].resize(order[i]->outputs.size());
@@ -249,7 +244,7 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
   for (size_t r = 0; r < roots.size(); ++r) {
     const Tensor& root = roots[r];
     if (auto fn = root.grad_fn()) {
-      auto& slot = buffers[index[fn.get()]][root.impl_ptr()->autograd->output_nr];
+      auto& slot = buffers[pos(fn.get())][root.impl_ptr()->autograd->output_nr];
       slot = accumulate(slot, root_grads[r]);
     } else {
       deliver_to_leaf(root.impl_shared(), root_grads[r]);
@@ -276,8 +271,11 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
         const auto& m = n->outputs[k];
         grads[k] = full(m.shape, 0, {m.dtype, m.device});
       }
-      if (!n->output_hooks[k].empty()) grads[k] = run_hooks(n->output_hooks[k], grads[k]);
-      run_hooks(n->retain_hooks[k], grads[k]);
+      for (const auto& [nr, hook] : n->output_hooks)
+        if (nr == k)
+          if (auto r = hook(grads[k])) grads[k] = *r;
+      for (const auto& [nr, hook] : n->retain_hooks)
+        if (nr == k) hook(grads[k]);
     }
     if (targets)  // non-leaf targets: the gradient that reached this node's output
       for (size_t k = 0; k < grads.size(); ++k)
@@ -298,7 +296,7 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
     for (size_t k = 0; k < in.size(); ++k) {
       const Edge& e = n->inputs[k];
       if (!e.active() || !in[k].defined()) {
-        if (e.node && exec[index[e.node.get()]] && --deps[index[e.node.get()]] == 0) ready.push(index[e.node.get()]);
+        if (e.node && exec[pos(e.node.get())] && --deps[pos(e.node.get())] == 0) ready.push(pos(e.node.get()));
         continue;
       }
       if (anomaly_mode_enabled())
@@ -307,7 +305,7 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
       if (e.leaf) {
         deliver_to_leaf(e.leaf, in[k]);
       } else {
-        size_t j = index[e.node.get()];
+        size_t j = pos(e.node.get());
         buffers[j][e.output_nr] = accumulate(buffers[j][e.output_nr], in[k]);
         if (exec[j] && --deps[j] == 0) ready.push(j);
       }
@@ -315,10 +313,11 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
   }
   // Non-leaf targets whose node did not need to run.
   if (targets)
-    for (auto& [key, pos] : target_index)
-      if (!captured[pos].defined() && index.count(static_cast<Node*>(const_cast<void*>(key.ptr)))) {
-        size_t j = index[static_cast<Node*>(const_cast<void*>(key.ptr))];
-        if (!exec[j] && key.nr < buffers[j].size()) captured[pos] = buffers[j][key.nr];
+    for (auto& [key, slot] : target_index)
+      if (const Node* n = node_targets.count(key.ptr) ? static_cast<const Node*>(key.ptr) : nullptr;
+          n && !captured[slot].defined() && n->walk_id == walk) {
+        size_t j = pos(n);
+        if (!exec[j] && key.nr < buffers[j].size()) captured[slot] = buffers[j][key.nr];
       }
   if (!retain_graph)
     for (size_t i : ran) {
@@ -434,7 +433,7 @@ std::shared_ptr<autograd::Node> Tensor::grad_fn() const {
 
 void Tensor::register_hook(std::function<std::optional<Tensor>(const Tensor&)> hook) {
   HEED_CHECK(requires_grad(), "register_hook: tensor does not require grad");
-  if (auto fn = grad_fn()) fn->output_hooks[impl().autograd->output_nr].push_back(std::move(hook));
+  if (auto fn = grad_fn()) fn->output_hooks.emplace_back(impl().autograd->output_nr, std::move(hook));
   else impl().meta().hooks.push_back(std::move(hook));
 }
 
@@ -443,7 +442,7 @@ void Tensor::retain_grad() {
   if (is_leaf() || impl().autograd->retains_grad) return;
   impl().autograd->retains_grad = true;
   std::weak_ptr<TensorImpl> self = impl_;
-  grad_fn()->retain_hooks[impl().autograd->output_nr].push_back([self](const Tensor& g) -> std::optional<Tensor> {
+  grad_fn()->retain_hooks.emplace_back(impl().autograd->output_nr, [self](const Tensor& g) -> std::optional<Tensor> {
     if (auto t = self.lock()) {
       auto& meta = t->meta();
       Tensor add = g.detach();

@@ -46,12 +46,15 @@ class Node {
   std::string name;
   std::vector<Edge> inputs;          // one per op input
   std::vector<OutputMeta> outputs;   // to zero-fill gradients of outputs that got none
-  std::vector<std::vector<Hook>> output_hooks;  // hooks of non-leaf outputs
-  std::vector<std::vector<Hook>> retain_hooks;  // retain_grad of non-leaf outputs: run after the hooks
+  std::vector<std::pair<uint32_t, Hook>> output_hooks;  // (output, hook) of non-leaf outputs
+  std::vector<std::pair<uint32_t, Hook>> retain_hooks;  // retain_grad: run after the hooks
   BackwardFn backward;               // reset when the graph is freed
   std::string created_at;            // a stack trace, recorded in anomaly mode
   uint64_t sequence = 0;             // creation order
   bool released = false;
+  // Scratch space of the backward walk that last visited this node (engine.cpp).
+  uint64_t walk_id = 0;
+  size_t walk_index = 0;
 };
 
 // Keeps a tensor for backward. An op's own output is stored without its autograd link (which

@@ -59,6 +59,9 @@ std::vector<OpInfo> build() {
   ops.push_back(binary("mul", mul, R, R));
   ops.push_back(binary("div", div, R, P));
   ops.push_back(binary("pow", [](const Tensor& a, const Tensor& b) { return pow(a, b); }, P, R));
+  ops.push_back(row("add/sub/mul/div (scalar operand)", ew,
+                    [](V in) { return (2.0 - ((in[0] + 2.0) * 3.0 - 1.0) / 4.0) * in[0]; },
+                    [] { return unary_samples(R); }));
   ops.push_back(row("pow (scalar exponent)", ew, [](V in) { return pow(in[0], 2.5); }, [] { return unary_samples(P); }));
   OpInfo mx = binary("maximum", maximum, R, R), mn = binary("minimum", minimum, R, R);
   mx.ties_break_gradient = mn.ties_break_gradient = true;

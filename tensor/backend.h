@@ -20,7 +20,8 @@ class Backend {
 
   // Memory.
   virtual void* allocate(size_t nbytes) = 0;
-  virtual void deallocate(void* ptr) = 0;
+  virtual void deallocate(void* ptr, size_t nbytes) = 0;  // nbytes as allocated
+  virtual void empty_cache() {}                            // return cached blocks to the system
   // Copies bytes between host memory and this device (both directions).
   virtual void copy_from_host(void* dst, const void* src, size_t nbytes) = 0;
   virtual void copy_to_host(void* dst, const void* src, size_t nbytes) = 0;

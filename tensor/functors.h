@@ -34,7 +34,11 @@ namespace heed::fn {
   X(Cos, false)           \
   X(Erf, false)           \
   X(Reciprocal, false)    \
-  X(PowScalar, false)
+  X(PowScalar, false)      \
+  X(AddScalar, false)      \
+  X(MulScalar, false)      \
+  X(DivScalar, false)      \
+  X(RSubScalar, false)
 
 // X(Name, result_is_bool)
 #define HEED_BINARY_OPS(X) \
@@ -112,6 +116,12 @@ struct PowScalar {
     return std::pow(x, static_cast<T>(a));
   }
 };
+
+// Tensor-scalar arithmetic (a = the scalar): one pass, no 0-d tensor to broadcast.
+struct AddScalar { double a = 0, b = 0; template <class T> HEED_HD T operator()(T x) const { return x + static_cast<T>(a); } };
+struct MulScalar { double a = 0, b = 0; template <class T> HEED_HD T operator()(T x) const { return x * static_cast<T>(a); } };
+struct DivScalar { double a = 0, b = 0; template <class T> HEED_HD T operator()(T x) const { return x / static_cast<T>(a); } };
+struct RSubScalar { double a = 0, b = 0; template <class T> HEED_HD T operator()(T x) const { return static_cast<T>(a) - x; } };
 
 struct Add { template <class T> HEED_HD T operator()(T x, T y) const { return static_cast<T>(x + y); } };
 struct Sub { template <class T> HEED_HD T operator()(T x, T y) const { return static_cast<T>(x - y); } };

@@ -287,7 +287,8 @@ Tensor binary(BinaryOp op, const Tensor& x, const Tensor& y) {
   Shape shape = broadcast_shapes(x.shape(), y.shape(), op_name(op));
   DType dt = result_dtype(x, y);
   if (op == BinaryOp::Div && !is_floating(dt)) dt = DType::Float32;  // true division
-  Tensor xe = expand(to_dtype(x, dt), shape), ye = expand(to_dtype(y, dt), shape);
+  Tensor xc = to_dtype(x, dt), yc = to_dtype(y, dt);
+  Tensor xe = xc.shape() == shape ? xc : expand(xc, shape), ye = yc.shape() == shape ? yc : expand(yc, shape);
   Tensor out = empty(shape, result_is_bool(op) ? kBool : dt, x.device());
   be(x).binary(op, xe, ye, out);
   return out;

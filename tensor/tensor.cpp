@@ -36,7 +36,7 @@ Storage::Storage(void* data, size_t nbytes, Device device, void (*deleter)(void*
     : data_(data), nbytes_(nbytes), device_(device), deleter_(deleter) {}
 Storage::~Storage() {
   if (deleter_) deleter_(data_, device_);
-  else if (owned_ && data_) backend_for(device_).deallocate(data_);
+  else if (owned_ && data_) backend_for(device_).deallocate(data_, nbytes_);
 }
 
 // ---- tensor metadata ----

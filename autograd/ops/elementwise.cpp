@@ -137,13 +137,37 @@ Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
 Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
 Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
 Tensor operator-(const Tensor& x) { return neg(x); }
-Tensor operator+(const Tensor& a, double b) { return add(a, scalar_like(a, b)); }
-Tensor operator-(const Tensor& a, double b) { return sub(a, scalar_like(a, b)); }
-Tensor operator*(const Tensor& a, double b) { return mul(a, scalar_like(a, b)); }
-Tensor operator/(const Tensor& a, double b) { return div(a, scalar_like(a, b)); }
-Tensor operator+(double a, const Tensor& b) { return add(scalar_like(b, a), b); }
-Tensor operator-(double a, const Tensor& b) { return sub(scalar_like(b, a), b); }
-Tensor operator*(double a, const Tensor& b) { return mul(scalar_like(b, a), b); }
+namespace {
+// x op scalar in one pass for floating x (integer x takes the general path, which promotes).
+// dx = g · scale, or g / divisor for division (exactly as the forward rounds).
+Tensor scalar_op(const char* name, UnaryOp op, const Tensor& x, double s, double scale, double divisor = 1.0) {
+  Tensor y = raw::unary(op, x, s);
+  if (auto node = autograd::make_node(name, {x}, {y}))
+    node->backward = [scale, divisor](const Grads& g) {
+      if (divisor != 1.0) return Grads{g[0] / divisor};
+      return Grads{scale == 1.0 ? g[0] : g[0] * scale};
+    };
+  return y;
+}
+}  // namespace
+
+Tensor operator+(const Tensor& a, double b) {
+  return a.is_floating_point() ? scalar_op("add", UnaryOp::AddScalar, a, b, 1.0) : add(a, scalar_like(a, b));
+}
+Tensor operator-(const Tensor& a, double b) {
+  return a.is_floating_point() ? scalar_op("sub", UnaryOp::AddScalar, a, -b, 1.0) : sub(a, scalar_like(a, b));
+}
+Tensor operator*(const Tensor& a, double b) {
+  return a.is_floating_point() ? scalar_op("mul", UnaryOp::MulScalar, a, b, b) : mul(a, scalar_like(a, b));
+}
+Tensor operator/(const Tensor& a, double b) {
+  return a.is_floating_point() ? scalar_op("div", UnaryOp::DivScalar, a, b, 1.0, b) : div(a, scalar_like(a, b));
+}
+Tensor operator+(double a, const Tensor& b) { return b + a; }
+Tensor operator-(double a, const Tensor& b) {
+  return b.is_floating_point() ? scalar_op("sub", UnaryOp::RSubScalar, b, a, -1.0) : sub(scalar_like(b, a), b);
+}
+Tensor operator*(double a, const Tensor& b) { return b * a; }
 Tensor operator/(double a, const Tensor& b) { return div(scalar_like(b, a), b); }
 
 // ---------------------------------------------------------------- comparisons

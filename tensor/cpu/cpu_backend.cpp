@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tensor/backend.h"
+#include "tensor/cpu/allocator.h"
 #include "tensor/cpu/loops.h"
 #include "tensor/philox.h"
 
@@ -81,13 +82,9 @@ class CpuBackend final : public Backend {
  public:
   const char* name() const override { return "cpu"; }
 
-  void* allocate(size_t nbytes) override {
-    size_t rounded = (std::max<size_t>(nbytes, 1) + 63) / 64 * 64;
-    void* p = std::aligned_alloc(64, rounded);
-    HEED_CHECK(p != nullptr, "cpu: out of memory allocating {} bytes", nbytes);
-    return p;
-  }
-  void deallocate(void* ptr) override { std::free(ptr); }
+  void* allocate(size_t nbytes) override { return allocator_.allocate(nbytes); }
+  void deallocate(void* ptr, size_t nbytes) override { allocator_.deallocate(ptr, nbytes); }
+  void empty_cache() override { allocator_.empty_cache(); }
   void copy_from_host(void* dst, const void* src, size_t nbytes) override { std::memcpy(dst, src, nbytes); }
   void copy_to_host(void* dst, const void* src, size_t nbytes) override { std::memcpy(dst, src, nbytes); }
 
@@ -382,6 +379,8 @@ class CpuBackend final : public Backend {
   }
 
  private:
+  CachingAllocator allocator_;
+
   // A view of t's storage with the given shape and strides (same offset and dtype).
   static Tensor strided_alias(const Tensor& t, const Shape& shape, const Shape& strides) {
     auto impl = std::make_shared<TensorImpl>();
@@ -434,9 +433,10 @@ class CpuBackend final : public Backend {
 
 }  // namespace
 
+// Never destroyed: tensors in static storage may still free memory after main returns.
 Backend& cpu_backend() {
-  static CpuBackend backend;
-  return backend;
+  static CpuBackend* backend = new CpuBackend;
+  return *backend;
 }
 
 }  // namespace heed::cpu
