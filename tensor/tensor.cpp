@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "tensor/backend.h"
+#include "tensor/ops.h"
 
 namespace heed {
 
@@ -62,7 +63,7 @@ void* Tensor::raw_data() const {
 
 double Tensor::item() const {
   HEED_CHECK(numel() == 1, "item: expected a tensor with one element, got shape {}", shape());
-  Tensor c = device().is_cpu() ? *this : to(Device::cpu());
+  Tensor c = raw::to_device(*this, Device::cpu());
   return dispatch(c.dtype(), [&](auto tag) {
     using T = decltype(tag);
     return static_cast<double>(*static_cast<const T*>(c.raw_data()));
@@ -71,7 +72,7 @@ double Tensor::item() const {
 
 template <typename T>
 std::vector<T> Tensor::to_vector() const {
-  Tensor c = device().is_cpu() ? *this : to(Device::cpu());
+  Tensor c = raw::to_device(*this, Device::cpu());
   auto impl = std::make_shared<TensorImpl>();
   std::vector<T> out(static_cast<size_t>(c.numel()));
   impl->storage = std::make_shared<Storage>(out.data(), out.size() * sizeof(T), Device::cpu(), nullptr);

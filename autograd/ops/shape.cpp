@@ -91,7 +91,8 @@ Tensor Tensor::expand(const Shape& shape) const { return heed::expand(*this, sha
 Tensor Tensor::slice(int64_t d, int64_t start, int64_t end, int64_t step) const {
   HEED_CHECK(dim() > 0, "slice: cannot slice a 0-d tensor");
   const int64_t dd = wrap_dim(d, dim(), "slice");
-  auto [st, en] = raw::slice_bounds(shape()[dd], start, end);
+  const auto bounds = raw::slice_bounds(shape()[dd], start, end);
+  const int64_t st = bounds.first, en = bounds.second;
   Tensor y = raw::slice(*this, dd, st, en, step);
   const bool empty = y.shape()[dd] == 0;
   Shape in = shape();
