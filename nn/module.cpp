@@ -31,7 +31,7 @@ void Module::check_new_name(const std::string& name) const {
              name);
 }
 
-Tensor& Module::register_parameter(const std::string& name, Tensor t) {
+Tensor Module::register_parameter(const std::string& name, Tensor t) {
   check_new_name(name);
   HEED_CHECK(t.defined() && t.is_floating_point(), "{}: parameter \"{}\" must be a defined floating tensor",
              type_name_, name);
@@ -41,7 +41,7 @@ Tensor& Module::register_parameter(const std::string& name, Tensor t) {
   return params_.back().second;
 }
 
-Tensor& Module::register_buffer(const std::string& name, Tensor t) {
+Tensor Module::register_buffer(const std::string& name, Tensor t) {
   check_new_name(name);
   HEED_CHECK(t.defined(), "{}: buffer \"{}\" is undefined", type_name_, name);
   buffers_.emplace_back(name, t);

@@ -69,8 +69,9 @@ class Module {
   virtual std::string extra_repr() const { return ""; }  // e.g. "in=4, out=16, bias=true"
 
  protected:
-  Tensor& register_parameter(const std::string& name, Tensor t);  // made a leaf requiring grad
-  Tensor& register_buffer(const std::string& name, Tensor t);
+  // Both return the registered handle (a copy sharing the TensorImpl, safe to keep).
+  Tensor register_parameter(const std::string& name, Tensor t);  // made a leaf requiring grad
+  Tensor register_buffer(const std::string& name, Tensor t);
   template <typename M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> m) {
     add_child(name, m);

@@ -16,6 +16,12 @@ class Generator {
     offset_ = 0;
   }
   uint64_t seed() const { return seed_; }
+  uint64_t offset() const { return offset_; }
+  // The whole state is (seed, offset): saving both and restoring them replays the same stream.
+  void set_state(uint64_t seed, uint64_t offset) {
+    seed_ = seed;
+    offset_ = offset;
+  }
   // Reserves `n` counters and returns the first.
   uint64_t advance(uint64_t n) {
     uint64_t at = offset_;

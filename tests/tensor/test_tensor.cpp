@@ -219,6 +219,12 @@ TEST_CASE("random numbers: seeded, counter-based, well distributed") {
   auto p = values(randperm(10));
   std::sort(p.begin(), p.end());
   CHECK(p == values(arange(10)));
+  // Saving (seed, offset) and restoring it replays the stream.
+  Generator& g = default_generator();
+  const uint64_t seed = g.seed(), offset = g.offset();
+  auto next = values(randn({5}));
+  g.set_state(seed, offset);
+  CHECK(values(randn({5})) == next);
   // The thread count never changes the numbers.
   set_num_threads(1);
   manual_seed(5);
