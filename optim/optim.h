@@ -15,6 +15,7 @@
 #pragma once
 
 #include "optim/adam.h"
+#include "optim/checkpoint.h"
 #include "optim/clip.h"
 #include "optim/early_stopping.h"
 #include "optim/lr_scheduler.h"
