@@ -4,6 +4,7 @@
 // (nn/conv*.h, nn/pooling*.h, nn/batchnorm*.h), recurrent, attention, positional encodings and
 // transformer (nn/recurrent*.h, nn/attention*.h, nn/positional*.h, nn/transformer*.h).
 #pragma once
+#include "autograd/node.h"  // NoGradGuard, autograd::grad
 #include "nn/activation.h"
 #include "nn/container.h"
 #include "nn/dropout.h"
