@@ -1,0 +1,210 @@
+// Scaled dot-product attention and the LSTM / GRU cell steps (formulas in autograd/attention.h),
+// composed from differentiable ops: their backward is the composition's, so double backward
+// works. Masks are built with raw ops (they need no gradient).
+// Shape legend: B batch, H heads, T queries, S keys, D head size, Dv value head size, N hidden.
+#include "autograd/attention.h"
+
+#include <cmath>
+#include <limits>
+
+#include "autograd/node.h"
+#include "autograd/ops.h"
+#include "tensor/ops.h"
+
+namespace heed {
+namespace {
+
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+// The score a blocked pair gets: the dtype's lowest finite value, whose exp is exactly 0 as
+// −inf's is, but which keeps anomaly mode (no Inf in any op's output) usable with masks.
+double blocked_score(DType dtype) {
+  return dtype == DType::Float32 ? static_cast<double>(std::numeric_limits<float>::lowest())
+                                 : std::numeric_limits<double>::lowest();
+}
+
+// True when `shape` broadcasts to exactly `target` (dims aligned from the right).
+bool broadcasts_to(const Shape& shape, const Shape& target) {
+  if (shape.size() > target.size()) return false;
+  const size_t lead = target.size() - shape.size();
+  for (size_t i = 0; i < shape.size(); ++i)
+    if (shape[i] != 1 && shape[i] != target[lead + i]) return false;
+  return true;
+}
+
+// Logical or of two bool masks (either may be undefined); broadcasts.
+Tensor mask_or(const Tensor& a, const Tensor& b) {
+  if (!a.defined()) return b;
+  if (!b.defined()) return a;
+  return raw::binary(BinaryOp::Maximum, a, b);
+}
+
+void check_qkv(const Tensor& q, const Tensor& k, const Tensor& v) {
+  const char* op = "scaled_dot_product_attention";
+  HEED_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4,
+             "{}: q, k, v must be 4-D (B,H,T,D), (B,H,S,D), (B,H,S,Dv); got {}, {}, {}", op, q.shape(), k.shape(),
+             v.shape());
+  HEED_CHECK(q.is_floating_point() && q.dtype() == k.dtype() && q.dtype() == v.dtype(),
+             "{}: q, k, v must share one floating dtype; got {}, {}, {}", op, q.dtype(), k.dtype(), v.dtype());
+  HEED_CHECK(q.size(0) == k.size(0) && q.size(0) == v.size(0) && q.size(1) == k.size(1) && q.size(1) == v.size(1),
+             "{}: batch and head sizes differ: q {}, k {}, v {}", op, q.shape(), k.shape(), v.shape());
+  HEED_CHECK(q.size(3) == k.size(3), "{}: q and k head sizes differ: q {}, k {}", op, q.shape(), k.shape());
+  HEED_CHECK(k.size(2) == v.size(2), "{}: k and v lengths differ: k {}, v {}", op, k.shape(), v.shape());
+}
+
+// The bool mask (broadcastable to (B,H,T,S)) of blocked (query, key) pairs that `options`
+// describe, for q (B,H,T,D) and k (B,H,S,D); undefined when nothing is masked. Float
+// attn_mask entries of −inf count as blocked.
+Tensor blocked_pairs(const Shape& q_shape, const Shape& k_shape, const AttentionOptions& options) {
+  const char* op = "scaled_dot_product_attention";
+  const int64_t B = q_shape[0], H = q_shape[1], T = q_shape[2], S = k_shape[2];
+  const Shape scores{B, H, T, S};
+  const Device device = options.attn_mask.defined()          ? options.attn_mask.device()
+                        : options.key_padding_mask.defined() ? options.key_padding_mask.device()
+                                                             : Device::cpu();
+  Tensor blocked;
+  if (const Tensor& m = options.attn_mask; m.defined()) {
+    HEED_CHECK(m.dtype() == kBool || m.is_floating_point(), "{}: attn_mask must be bool (uint8) or floating, got {}",
+               op, m.dtype());
+    HEED_CHECK(broadcasts_to(m.shape(), scores), "{}: attn_mask of shape {} does not broadcast to (B,H,T,S) = {}", op,
+               m.shape(), scores);
+    blocked =
+        m.dtype() == kBool ? m.detach() : raw::binary(BinaryOp::Eq, m, scalar_tensor(kNegInf, {m.dtype(), m.device()}));
+  }
+  if (const Tensor& p = options.key_padding_mask; p.defined()) {
+    HEED_CHECK(p.dtype() == kBool, "{}: key_padding_mask must be bool (uint8), got {}", op, p.dtype());
+    HEED_CHECK(p.shape() == Shape({B, S}), "{}: key_padding_mask has shape {}, expected (B,S) = [{}, {}]", op,
+               p.shape(), B, S);
+    blocked = mask_or(blocked, raw::reshape(p, {B, 1, 1, S}));
+  }
+  if (options.causal) {  // key s is blocked for query t when s > t
+    Tensor t = raw::reshape(arange(0, T, 1, {DType::Int64, device}), {T, 1});
+    Tensor s = raw::reshape(arange(0, S, 1, {DType::Int64, device}), {1, S});
+    blocked = mask_or(blocked, raw::binary(BinaryOp::Gt, s, t));
+  }
+  return blocked;
+}
+
+}  // namespace
+
+Tensor masked_softmax(const Tensor& x, const Tensor& blocked) {
+  if (!blocked.defined()) return softmax(x, -1);
+  HEED_CHECK(blocked.dtype() == kBool, "masked_softmax: mask must be bool (uint8), got {}", blocked.dtype());
+  HEED_CHECK(x.dim() > 0 && broadcasts_to(blocked.shape(), x.shape()),
+             "masked_softmax: mask of shape {} does not broadcast to the input's {}", blocked.shape(), x.shape());
+  // A row with every entry blocked would be softmax(all −inf) = NaN in PyTorch. Such rows are
+  // left unmasked for the softmax, then zeroed: zero weights, zero gradient, no NaN anywhere.
+  Tensor full = raw::expand(blocked, x.shape());
+  Tensor dead = raw::reduce(ReduceOp::Min, full, {-1}, true);  // (…, 1): 1 where the whole row is blocked
+  const bool any_dead = dead.numel() > 0 && raw::reduce(ReduceOp::Max, dead, {}, false).item() != 0;
+  if (any_dead) full = raw::where(dead, scalar_tensor(0, {kBool, dead.device()}), full);
+  Tensor weights = softmax(masked_fill(x, full, blocked_score(x.dtype())), -1);
+  return any_dead ? masked_fill(weights, dead, 0.0) : weights;
+}
+
+AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                             const AttentionOptions& options) {
+  check_qkv(q, k, v);
+  HEED_CHECK(options.dropout_p >= 0 && options.dropout_p < 1,
+             "scaled_dot_product_attention: dropout_p must be in [0, 1), got {}", options.dropout_p);
+  const double scale = options.scale.value_or(1.0 / std::sqrt(static_cast<double>(q.size(3))));
+  Tensor blocked = blocked_pairs(q.shape(), k.shape(), options);
+  Tensor scores = matmul(q * scale, k.transpose(-1, -2));  // (B,H,T,S)
+  if (const Tensor& m = options.attn_mask; m.defined() && m.is_floating_point()) {
+    // The additive mask's finite part is added (it may carry a gradient); its −inf entries are
+    // already in `blocked`, masked below.
+    Tensor additive = m.dtype() == q.dtype() ? m : m.to(q.dtype());
+    scores = scores + where(blocked, scalar_like(additive, 0.0), additive);
+  }
+  Tensor weights = masked_softmax(scores, blocked);  // (B,H,T,S)
+  if (options.dropout_p > 0) weights = dropout(weights, options.dropout_p, true);
+  Tensor output = matmul(weights, v);  // (B,H,T,Dv)
+  return {output, options.need_weights ? weights : Tensor()};
+}
+
+// ---- one-node splits ----
+namespace {
+// `parts` equal views of x along dim (dropped when squeeze), one node; backward concatenates.
+std::vector<Tensor> split_node(const char* op, const Tensor& x, int64_t parts, int64_t dim, bool squeeze) {
+  const int64_t d = wrap_dim(dim, x.dim(), op);
+  const int64_t n = x.size(d);
+  HEED_CHECK(parts > 0 && n % parts == 0, "{}: cannot split dim {} of size {} (shape {}) into {} equal parts", op, d, n,
+             x.shape(), parts);
+  const int64_t step = n / parts;
+  std::vector<Tensor> out;
+  for (int64_t p = 0; p < parts; ++p) {
+    Tensor part = raw::slice(x, d, p * step, (p + 1) * step, 1);
+    out.push_back(squeeze ? raw::squeeze(part, d) : part);
+  }
+  if (auto node = autograd::make_node(op, {x}, out))
+    node->backward = [d, squeeze](const autograd::Grads& g) {  // the engine zero-fills parts without a gradient
+      return autograd::Grads{squeeze ? stack(g, d) : cat(g, d)};
+    };
+  return out;
+}
+}  // namespace
+
+std::vector<Tensor> unbind_steps(const Tensor& x, int64_t dim) {
+  HEED_CHECK(x.dim() > 0, "unbind_steps: cannot unbind a 0-d tensor");
+  return split_node("unbind_steps", x, x.size(wrap_dim(dim, x.dim(), "unbind_steps")), dim, true);
+}
+
+std::vector<Tensor> split_gates(const Tensor& x, int64_t parts, int64_t dim) {
+  HEED_CHECK(x.dim() > 0, "split_gates: cannot split a 0-d tensor");
+  return split_node("split_gates", x, parts, dim, false);
+}
+
+// ---- recurrent cells ----
+namespace {
+void check_cell(const char* cell, int64_t gates, const Tensor& x_proj, const Tensor& h, const Tensor& w_hh) {
+  HEED_CHECK(h.dim() == 2 && w_hh.dim() == 2 && x_proj.dim() == 2,
+             "{}: expected x_proj (B,{}N), h (B,N), w_hh ({}N,N); got {}, {}, {}", cell, gates, gates, x_proj.shape(),
+             h.shape(), w_hh.shape());
+  const int64_t N = h.size(1);
+  HEED_CHECK(w_hh.shape() == Shape({gates * N, N}) && x_proj.shape() == Shape({h.size(0), gates * N}),
+             "{}: hidden size {} needs x_proj [{}, {}] and w_hh [{}, {}]; got {} and {}", cell, N, h.size(0), gates * N,
+             gates * N, N, x_proj.shape(), w_hh.shape());
+}
+
+// x·Wᵀ + b, b optional.
+Tensor project(const Tensor& x, const Tensor& w, const Tensor& b) {
+  Tensor y = matmul(x, w.t());
+  return b.defined() ? y + b : y;
+}
+}  // namespace
+
+LstmState lstm_step(const Tensor& x_proj, const Tensor& h, const Tensor& c, const Tensor& w_hh) {
+  check_cell("lstm_step", 4, x_proj, h, w_hh);
+  HEED_CHECK(c.shape() == h.shape(), "lstm_step: c has shape {}, h has {}", c.shape(), h.shape());
+  std::vector<Tensor> gates = split_gates(x_proj + matmul(h, w_hh.t()), 4, 1);  // i, f, g, o: (B,N) each
+  Tensor c_next = sigmoid(gates[1]) * c + sigmoid(gates[0]) * tanh(gates[2]);
+  Tensor h_next = sigmoid(gates[3]) * tanh(c_next);
+  return {h_next, c_next};
+}
+
+LstmState lstm_cell(const Tensor& x, const Tensor& h, const Tensor& c, const Tensor& w_ih, const Tensor& w_hh,
+                    const Tensor& b_ih, const Tensor& b_hh) {
+  HEED_CHECK(x.dim() == 2 && w_ih.dim() == 2 && x.size(1) == w_ih.size(1),
+             "lstm_cell: x {} does not match w_ih {} (expected x (B,I), w_ih (4N,I))", x.shape(), w_ih.shape());
+  Tensor x_proj = project(x, w_ih, b_ih);
+  return lstm_step(b_hh.defined() ? x_proj + b_hh : x_proj, h, c, w_hh);
+}
+
+Tensor gru_step(const Tensor& x_proj, const Tensor& h, const Tensor& w_hh, const Tensor& b_hh) {
+  check_cell("gru_step", 3, x_proj, h, w_hh);
+  std::vector<Tensor> xg = split_gates(x_proj, 3, 1);                  // x-parts of r, z, n: (B,N) each
+  std::vector<Tensor> hg = split_gates(project(h, w_hh, b_hh), 3, 1);  // h-parts (b_hn stays inside r⊙(...))
+  Tensor r = sigmoid(xg[0] + hg[0]);
+  Tensor z = sigmoid(xg[1] + hg[1]);
+  Tensor n = tanh(xg[2] + r * hg[2]);
+  return n + z * (h - n);  // = (1 − z)⊙n + z⊙h
+}
+
+Tensor gru_cell(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
+                const Tensor& b_hh) {
+  HEED_CHECK(x.dim() == 2 && w_ih.dim() == 2 && x.size(1) == w_ih.size(1),
+             "gru_cell: x {} does not match w_ih {} (expected x (B,I), w_ih (3N,I))", x.shape(), w_ih.shape());
+  return gru_step(project(x, w_ih, b_ih), h, w_hh, b_hh);
+}
+
+}  // namespace heed
