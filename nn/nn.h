@@ -3,6 +3,7 @@
 #pragma once
 #include "autograd/node.h"  // NoGradGuard, autograd::grad
 #include "nn/activation.h"
+#include "nn/attention.h"
 #include "nn/batchnorm.h"
 #include "nn/container.h"
 #include "nn/conv.h"
@@ -13,4 +14,7 @@
 #include "nn/loss.h"
 #include "nn/module.h"
 #include "nn/normalization.h"
+#include "nn/positional.h"
 #include "nn/pooling.h"
+#include "nn/recurrent.h"
+#include "nn/transformer.h"

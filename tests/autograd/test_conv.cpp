@@ -175,7 +175,7 @@ TEST_CASE("im2col and col2im are adjoint: <im2col(x), c> = <x, col2im(c)>") {
   CHECK(cols.shape() == Shape{2, 3 * 3 * 2, 4 * 4});  // OH = (6+2-5)/1+1, OW = (5+4-2)/2+1
 }
 
-TEST_CASE("conv2d: a 1x1 kernel is a matmul over channels; a kernel of ones sums windows") {
+TEST_CASE("conv2d: a 1x1 kernel is a matmul over channels and a kernel of ones sums windows") {
   manual_seed(5);
   Tensor x = R({2, 3, 4, 5}), w = R({6, 3, 1, 1}), b = R({6});
   Tensor by_matmul = matmul(w.reshape({6, 3}), x.reshape({2, 3, 20})).reshape({2, 6, 4, 5}) + b.reshape({1, 6, 1, 1});
@@ -218,7 +218,7 @@ TEST_CASE("max_pool2d: gradient goes to the argmax only, and an all -inf window 
   CHECK(test::values(z.grad()) == std::vector<double>{1, 0, 0, 0, 0, 0, 0, 0, 0});
 }
 
-TEST_CASE("batch_norm: eval uses the running stats and leaves them alone; training updates them in place") {
+TEST_CASE("batch_norm: eval uses the running stats and leaves them alone and training updates them in place") {
   manual_seed(11);
   Tensor x = R({5, 3, 2}), rm = R({3}), rv = rand({3}, {DType::Float64}) + 0.5;
   Tensor rm0 = rm.clone(), rv0 = rv.clone();

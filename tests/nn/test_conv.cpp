@@ -162,7 +162,7 @@ TEST_CASE("gradcheck and gradgradcheck: Conv2d and Conv1d, input and parameters"
 
 // ---------------------------------------------------------------- pooling
 
-TEST_CASE("MaxPool2d, AvgPool2d, AdaptiveAvgPool2d: stride defaults to the kernel; the options reach the op") {
+TEST_CASE("MaxPool2d, AvgPool2d, AdaptiveAvgPool2d: stride defaults to the kernel and the options reach the op") {
   manual_seed(23);
   Tensor x = randn({2, 3, 7, 6}, {kF64});
   nn::MaxPool2d mp(2);

@@ -243,7 +243,7 @@ TEST_CASE("Dropout: drops about p, scales the rest, honours eval, reproducible b
 
 // ---------------------------------------------------------------- containers
 
-TEST_CASE("Sequential: chains its modules; empty returns the input") {
+TEST_CASE("Sequential: chains its modules and empty returns the input") {
   auto l1 = std::make_shared<nn::Linear>(4, 6), l2 = std::make_shared<nn::Linear>(6, 2);
   nn::Sequential seq{l1, std::make_shared<nn::Tanh>(), l2};
   CHECK(seq.size() == 3);
@@ -261,7 +261,7 @@ TEST_CASE("Sequential: chains its modules; empty returns the input") {
   CHECK(none(x).is_same(x));
 }
 
-TEST_CASE("ModuleList: indexable, iterable, named 0, 1, ...; no forward of its own") {
+TEST_CASE("ModuleList: indexable, iterable, named 0, 1, ... and no forward of its own") {
   struct Tower : nn::Module {
     std::shared_ptr<nn::ModuleList> layers;
     Tower() : Module("Tower") {

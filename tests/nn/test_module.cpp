@@ -143,7 +143,7 @@ TEST_CASE("module: num_parameters, output shapes after a call, and summary") {
   CHECK(contains(t, "total parameters: 18"));
 }
 
-TEST_CASE("module: train and eval reach every submodule; Dropout is the identity in eval") {
+TEST_CASE("module: train and eval reach every submodule and Dropout is the identity in eval") {
   auto net = std::make_shared<nn::Sequential>(std::initializer_list<nn::ModulePtr>{
       std::make_shared<nn::Linear>(6, 64), std::make_shared<nn::Dropout>(0.5), std::make_shared<nn::Linear>(64, 2)});
   auto outer = std::make_shared<nn::Sequential>(std::initializer_list<nn::ModulePtr>{net});

@@ -81,7 +81,7 @@ TEST_CASE("clip: every fixture case is in the table, and back") {
   CHECK_FALSE(identical(clip_file().at("norm2_clipped.grad0"), clip_file().at("clip.grad0")));
 }
 
-TEST_CASE("clip: no gradients gives a zero norm; a float32 norm; errors name the function and value") {
+TEST_CASE("clip: no gradients gives a zero norm and a float32 norm and errors name the function and value") {
   Tensor a = zeros({3}).requires_grad_();
   CHECK(optim::clip_grad_norm_({a}, 1.0) == 0.0);
 

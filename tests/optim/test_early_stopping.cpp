@@ -42,7 +42,7 @@ TEST_CASE("early stopping: mode min, patience counts steps without improvement")
   CHECK(stopper.num_bad_steps() == 3);
 }
 
-TEST_CASE("early stopping: mode max with min_delta; NaN never improves") {
+TEST_CASE("early stopping: mode max with min_delta and NaN never improves") {
   optim::EarlyStopping stopper({.mode = optim::Mode::Max, .patience = 2, .min_delta = 0.05});
   CHECK(stopper.step(0.5));
   CHECK_FALSE(stopper.step(0.54));  // not more than min_delta better
