@@ -18,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_fixtures import write_safetensors  # noqa: E402  (the hand-written safetensors writer)
+from safetensors_writer import write_safetensors  # noqa: E402
 
 torch.manual_seed(4321)
 torch.set_default_dtype(torch.float64)

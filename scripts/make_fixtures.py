@@ -9,13 +9,11 @@
 #   NAME.out0, NAME.gout0, ...   instead, for ops with several outputs (split, chunk)
 #   NAME.gradK                   d sum(out * gout) / d inK, for each input K that requires grad
 # The safetensors file is written by hand (8-byte LE header length, JSON header, raw bytes).
-import json
 import os
-import struct
 
-import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors_writer import write_safetensors  # noqa: E402
 
 torch.manual_seed(1234)
 torch.set_default_dtype(torch.float64)
@@ -198,28 +196,6 @@ case("bce_logits_pos_sum",
 case("bce_logits_weight_none",
      lambda x, y, w: F.binary_cross_entropy_with_logits(x, y, weight=w, reduction="none"),
      [2 * randn(3, 4), torch.rand(3, 4), pos(4)], grad=[0, 1])
-
-
-# ---------------------------------------------------------------- writing
-DTYPES = {np.dtype("float64"): "F64", np.dtype("float32"): "F32", np.dtype("int64"): "I64", np.dtype("uint8"): "U8"}
-
-
-def write_safetensors(path, tensors, metadata):
-    header, blobs, at = {"__metadata__": metadata}, [], 0
-    for name, a in tensors:
-        data = np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[name] = {"dtype": DTYPES[a.dtype], "shape": list(a.shape), "data_offsets": [at, at + len(data)]}
-        blobs.append(data)
-        at += len(data)
-    head = json.dumps(header, separators=(",", ":")).encode()
-    head += b" " * (-len(head) % 8)  # pad so the data starts 8-aligned
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(head)))
-        f.write(head)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

@@ -18,13 +18,11 @@
 # test loads the checkpoint with Module::load.
 #
 # Safetensors files are written by hand (8-byte LE header length, JSON header, raw bytes).
-import json
 import os
-import struct
 
-import numpy as np
 import torch
 import torch.nn as nn
+from safetensors_writer import write_safetensors  # noqa: E402
 
 torch.manual_seed(4321)
 torch.set_default_dtype(torch.float64)
@@ -115,28 +113,6 @@ MLP = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 2))  # PyTorch's ow
 case("ckpt_mlp", MLP, [torch.randn(3, 4)])
 CASES["ckpt_mlp"] = [(k, a) for k, a in CASES["ckpt_mlp"] if ".p." not in k]  # the weights go to their own file
 CKPT = [(k, v.detach().contiguous().numpy()) for k, v in MLP.state_dict().items()]
-
-
-# ---------------------------------------------------------------- writing
-DTYPES = {np.dtype("float64"): "F64", np.dtype("float32"): "F32", np.dtype("int64"): "I64"}
-
-
-def write_safetensors(path, tensors, metadata):
-    header, blobs, at = {"__metadata__": metadata}, [], 0
-    for name, a in tensors:
-        data = np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[name] = {"dtype": DTYPES[a.dtype], "shape": list(a.shape), "data_offsets": [at, at + len(data)]}
-        blobs.append(data)
-        at += len(data)
-    head = json.dumps(header, separators=(",", ":")).encode()
-    head += b" " * (-len(head) % 8)  # pad so the data starts 8-aligned
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(head)))
-        f.write(head)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

@@ -19,16 +19,14 @@
 # optim_clip: clip.grad0 (3,4) and clip.grad1 (5,) are the gradients before clipping;
 #   CASE.total (0-d) the returned norm, CASE.grad0 / CASE.grad1 the gradients after clipping.
 # The safetensors files are written by hand (8-byte LE header length, JSON header, raw bytes).
-import json
 import math
 import os
-import struct
 
-import numpy as np
 import torch
 from torch.nn.utils import clip_grad_norm_, clip_grad_value_
 from torch.optim import SGD, Adam, AdamW
 from torch.optim import lr_scheduler as sched
+from safetensors_writer import write_safetensors  # noqa: E402
 
 torch.manual_seed(2024)
 torch.set_default_dtype(torch.float64)
@@ -204,30 +202,6 @@ def clip_fixtures():
             out.append((f"{name}.total", total.detach().clone()))
         out += [(f"{name}.grad0", p0.grad), (f"{name}.grad1", p1.grad)]
     return out
-
-
-# ---------------------------------------------------------------- writing
-DTYPES = {np.dtype("float64"): "F64", np.dtype("float32"): "F32", np.dtype("int64"): "I64", np.dtype("uint8"): "U8"}
-
-
-def write_safetensors(path, tensors, metadata):
-    header, blobs, at = {"__metadata__": metadata}, [], 0
-    for name, t in tensors:
-        a = t.detach().contiguous().numpy()
-        data = np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[name] = {"dtype": DTYPES[a.dtype], "shape": list(a.shape), "data_offsets": [at, at + len(data)]}
-        blobs.append(data)
-        at += len(data)
-    head = json.dumps(header, separators=(",", ":")).encode()
-    head += b" " * (-len(head) % 8)  # pad so the data starts 8-aligned
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(head)))
-        f.write(head)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
-    print(f"{path}: {len(tensors)} tensors, {os.path.getsize(path)} bytes")
 
 
 if __name__ == "__main__":

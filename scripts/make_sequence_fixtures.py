@@ -15,14 +15,12 @@
 # Modules run in eval mode (dropout off) with grad enabled, so PyTorch takes its reference
 # (not fast) path. No query row is fully masked: PyTorch 1.13 gives NaN there, heed gives 0.
 # The safetensors file is written by hand (8-byte LE header length, JSON header, raw bytes).
-import json
 import math
 import os
-import struct
 
-import numpy as np
 import torch
 import torch.nn as nn
+from safetensors_writer import write_safetensors  # noqa: E402
 
 torch.manual_seed(2468)
 torch.set_default_dtype(torch.float64)
@@ -168,30 +166,6 @@ class Sinusoidal(nn.Module):
 
 case("sinusoidal_even", Sinusoidal(6, 10), [randn(7, 2, 6)], lambda m, x: (m(x),))
 case("sinusoidal_odd", Sinusoidal(5, 8), [randn(8, 1, 5)], lambda m, x: (m(x),))
-
-
-# ---------------------------------------------------------------- writing
-DTYPES = {np.dtype("float64"): "F64", np.dtype("float32"): "F32", np.dtype("int64"): "I64", np.dtype("uint8"): "U8"}
-
-
-def write_safetensors(path, tensors, metadata):
-    header, blobs, at = {"__metadata__": metadata}, [], 0
-    for name, a in tensors:
-        if a.dtype == np.bool_:
-            a = a.astype(np.uint8)
-        data = np.ascontiguousarray(a).astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[name] = {"dtype": DTYPES[a.dtype], "shape": list(a.shape), "data_offsets": [at, at + len(data)]}
-        blobs.append(data)
-        at += len(data)
-    head = json.dumps(header, separators=(",", ":")).encode()
-    head += b" " * (-len(head) % 8)  # pad so the data starts 8-aligned
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(head)))
-        f.write(head)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
 
 
 if __name__ == "__main__":
