@@ -20,6 +20,7 @@
 #include "tensor/io.h"
 #include "tensor/ops.h"
 #include "tensor/random.h"
+#include "tests/fixture_cases.h"
 #include "tests/helpers.h"
 
 // The call throws heed::Error with a message containing `text`.
@@ -90,26 +91,11 @@ const SafetensorsFile& fixtures() {
   return file;
 }
 
-std::vector<std::string> case_names(const SafetensorsFile& f) {
-  std::vector<std::string> names;
-  std::set<std::string> seen;
-  for (const auto& [name, t] : f.tensors) {
-    std::string c = name.substr(0, name.find('.'));
-    if (seen.insert(c).second) names.push_back(c);
-  }
-  return names;
-}
 
 bool is_layer_case(const std::string& c) { return c.rfind("nn_", 0) == 0; }
 
-// Float64 agrees to rounding; float32 to a few ulps of the sums involved.
 void check_tensor(const std::string& what, const Tensor& got, const Tensor& want) {
-  INFO(what);
-  REQUIRE_MESSAGE(got.defined(), what, " is undefined");
-  CHECK_MESSAGE(got.dtype() == want.dtype(), what, ": dtype ", std::string(dtype_name(got.dtype())), " vs PyTorch's ",
-                std::string(dtype_name(want.dtype())));
-  const bool f32 = want.dtype() == DType::Float32;
-  CHECK_CLOSE(got, want, f32 ? 1e-5 : 1e-10, f32 ? 1e-5 : 1e-8);
+  test::check_against_torch(what, got, want, {});
 }
 
 void run_case(const std::string& c, const Op& op) {
@@ -141,24 +127,13 @@ Tensor R(const Shape& s, DType dt = DType::Float64) { return randn(s, {dt}); }
 
 TEST_CASE("conv fixtures: im2col, conv, pooling and batch norm match PyTorch (values, gradients, running stats)") {
   const SafetensorsFile& f = fixtures();
-  for (const std::string& c : case_names(f)) {
-    if (is_layer_case(c)) continue;
-    auto it = table().find(c);
-    if (it == table().end()) continue;  // reported by the coverage test below
-    SUBCASE(c.c_str()) {
-      try {
-        run_case(c, it->second);
-      } catch (const std::exception& e) {
-        FAIL_CHECK(c, " threw: ", std::string(e.what()));
-      }
-    }
-  }
+  test::run_fixture_cases(f, table(), run_case, is_layer_case);
 }
 
 TEST_CASE("conv fixtures: every functional case in the file is in the table, and back") {
   const SafetensorsFile& f = fixtures();
   std::set<std::string> in_file;
-  for (const std::string& c : case_names(f))
+  for (const std::string& c : test::fixture_case_names(f))
     if (!is_layer_case(c)) in_file.insert(c);
   CHECK(in_file.size() >= 35);
   for (const std::string& c : in_file) CHECK_MESSAGE(table().count(c) == 1, "fixture case '", c, "' has no heed op");

@@ -13,6 +13,7 @@
 
 #include "autograd/ops.h"
 #include "tensor/io.h"
+#include "tests/fixture_cases.h"
 #include "tests/helpers.h"
 
 namespace {
@@ -164,16 +165,6 @@ const SafetensorsFile& fixtures() {
   return file;
 }
 
-// Case names in file order: the part of each tensor name before the '.'.
-std::vector<std::string> case_names(const SafetensorsFile& f) {
-  std::vector<std::string> names;
-  std::set<std::string> seen;
-  for (const auto& [name, t] : f.tensors) {
-    std::string c = name.substr(0, name.find('.'));
-    if (seen.insert(c).second) names.push_back(c);
-  }
-  return names;
-}
 
 // NAME.<stem>0, NAME.<stem>1, ... while present; or just NAME.<stem> when `single` allows it.
 std::vector<std::string> numbered(const SafetensorsFile& f, const std::string& c, const std::string& stem,
@@ -185,12 +176,7 @@ std::vector<std::string> numbered(const SafetensorsFile& f, const std::string& c
 }
 
 void check_tensor(const std::string& what, const Tensor& got, const Tensor& want) {
-  INFO(what);
-  CHECK_MESSAGE(got.defined(), what, " is undefined");
-  if (!got.defined()) return;
-  CHECK_MESSAGE(got.dtype() == want.dtype(), what, ": dtype ", std::string(dtype_name(got.dtype())), " vs PyTorch's ",
-                std::string(dtype_name(want.dtype())));
-  CHECK_CLOSE(got, want, kAtol, kRtol);
+  test::check_against_torch(what, got, want, {.atol64 = kAtol, .rtol64 = kRtol});
 }
 
 void run_case(const std::string& c, const Op& op) {
@@ -234,22 +220,12 @@ void run_case(const std::string& c, const Op& op) {
 
 TEST_CASE("torch fixtures: ops match PyTorch") {
   const SafetensorsFile& f = fixtures();
-  for (const std::string& c : case_names(f)) {
-    auto it = table().find(c);
-    if (it == table().end()) continue;  // reported by the coverage test below
-    SUBCASE(c.c_str()) {
-      try {
-        run_case(c, it->second);
-      } catch (const std::exception& e) {
-        FAIL_CHECK(c, " threw: ", std::string(e.what()));
-      }
-    }
-  }
+  test::run_fixture_cases(f, table(), run_case);
 }
 
 TEST_CASE("torch fixtures: every case in the file is in the table, and back") {
   const SafetensorsFile& f = fixtures();
-  std::vector<std::string> names = case_names(f);
+  std::vector<std::string> names = test::fixture_case_names(f);
   CHECK(names.size() >= 100);
   std::set<std::string> in_file(names.begin(), names.end());
   for (const std::string& c : names) CHECK_MESSAGE(table().count(c) == 1, "fixture case '", c, "' has no heed op");

@@ -14,6 +14,7 @@
 #include <map>
 #include <set>
 
+#include "../fixture_cases.h"
 #include "../helpers.h"
 #include "nn/nn.h"
 #include "tensor/io.h"
@@ -115,15 +116,6 @@ const SafetensorsFile& fixtures() {
   return file;
 }
 
-std::vector<std::string> case_names(const SafetensorsFile& f) {
-  std::vector<std::string> names;
-  std::set<std::string> seen;
-  for (const auto& [name, t] : f.tensors) {
-    std::string c = name.substr(0, name.find('.'));
-    if (seen.insert(c).second) names.push_back(c);
-  }
-  return names;
-}
 
 // NAME.<prefix><rest> entries, with the prefix stripped.
 nn::NamedTensors entries(const SafetensorsFile& f, const std::string& c, const std::string& prefix) {
@@ -135,12 +127,7 @@ nn::NamedTensors entries(const SafetensorsFile& f, const std::string& c, const s
 }
 
 void check_tensor(const std::string& what, const Tensor& got, const Tensor& want) {
-  INFO(what);
-  REQUIRE_MESSAGE(got.defined(), what, " is undefined");
-  CHECK_MESSAGE(got.dtype() == want.dtype(), what, ": dtype ", std::string(dtype_name(got.dtype())), " vs PyTorch's ",
-                std::string(dtype_name(want.dtype())));
-  const bool f32 = want.dtype() == DType::Float32;
-  CHECK_CLOSE(got, want, f32 ? 1e-6 : 1e-10, f32 ? 1e-5 : 1e-8);
+  test::check_against_torch(what, got, want, {.atol32 = 1e-6, .rtol32 = 1e-5});
 }
 
 void run_case(const std::string& c, const Case& spec) {
@@ -193,21 +180,11 @@ void run_case(const std::string& c, const Case& spec) {
 
 TEST_CASE("nn fixtures: layers, containers and losses match PyTorch") {
   const SafetensorsFile& f = fixtures();
-  for (const std::string& c : case_names(f)) {
-    auto it = table().find(c);
-    if (it == table().end()) continue;  // reported by the coverage test below
-    SUBCASE(c.c_str()) {
-      try {
-        run_case(c, it->second);
-      } catch (const std::exception& e) {
-        FAIL_CHECK(c, " threw: ", std::string(e.what()));
-      }
-    }
-  }
+  test::run_fixture_cases(f, table(), run_case);
 }
 
 TEST_CASE("nn fixtures: every case in the file is in the table, and back") {
-  std::vector<std::string> names = case_names(fixtures());
+  std::vector<std::string> names = test::fixture_case_names(fixtures());
   std::set<std::string> in_file(names.begin(), names.end());
   CHECK(names.size() >= 28);
   for (const std::string& c : names) CHECK_MESSAGE(table().count(c) == 1, "fixture case '", c, "' has no heed layer");
