@@ -404,16 +404,6 @@ namespace heed {
 
 bool Tensor::requires_grad() const { return impl().autograd && impl().autograd->requires_grad; }
 
-Tensor& Tensor::requires_grad_(bool on) {
-  auto& t = impl();
-  HEED_CHECK(!(t.autograd && t.autograd->grad_fn) || on,
-             "requires_grad_: can only turn gradients off on leaf tensors; use detach() instead");
-  HEED_CHECK(!on || is_floating(t.dtype), "requires_grad_: only floating tensors can require gradients, got {}",
-             t.dtype);
-  t.meta().requires_grad = on;
-  return *this;
-}
-
 Tensor Tensor::grad() const {
   const auto& t = impl();
   return t.autograd && t.autograd->grad ? Tensor(t.autograd->grad) : Tensor();

@@ -41,6 +41,17 @@ Storage::~Storage() {
 }
 
 // ---- tensor metadata ----
+// Here, not in autograd/, so heed_tensor links on its own.
+Tensor& Tensor::requires_grad_(bool on) {
+  auto& t = impl();
+  HEED_CHECK(!(t.autograd && t.autograd->grad_fn) || on,
+             "requires_grad_: can only turn gradients off on leaf tensors; use detach() instead");
+  HEED_CHECK(!on || is_floating(t.dtype), "requires_grad_: only floating tensors can require gradients, got {}",
+             t.dtype);
+  t.meta().requires_grad = on;
+  return *this;
+}
+
 int64_t Tensor::size(int64_t d) const { return impl().shape[wrap_dim(d, dim(), "size")]; }
 int64_t Tensor::stride(int64_t d) const { return impl().strides[wrap_dim(d, dim(), "stride")]; }
 
