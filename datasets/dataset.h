@@ -1,0 +1,295 @@
+// Datasets and the DataLoader that batches them.
+//
+//   auto data = std::make_shared<data::VectorDataset<Example>>(examples);
+//   data::DataLoader<Example, Batch> loader(data, {.batch_size = 64, .shuffle = true, .seed = 1}, collate);
+//   for (Batch& batch : loader) { ... }   // one epoch; the next loop runs the next epoch
+//
+// The order of epoch e depends only on (seed, e), so a resumed run (set_epoch) sees the same
+// batches as an uninterrupted one. With prefetch, a worker thread builds the next batch while
+// the consumer works on the current one; an exception in get() or collate reaches the consumer
+// on its next ++ (or begin), and leaving the loop early stops and joins the worker.
+#pragma once
+#include <algorithm>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "tensor/error.h"
+
+namespace heed::data {
+
+// ---------------------------------------------------------------- deterministic shuffling
+
+// SplitMix64: a small, portable generator, so orders do not depend on the standard library.
+class SplitMix64 {
+ public:
+  explicit SplitMix64(uint64_t seed) : state_(seed) {}
+  uint64_t next() {
+    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  // Uniform in [0, bound), bound > 0, without modulo bias.
+  uint64_t below(uint64_t bound) {
+    const uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
+    uint64_t r;
+    do r = next();
+    while (r >= limit);
+    return r % bound;
+  }
+
+ private:
+  uint64_t state_;
+};
+
+// Fisher-Yates shuffle of `items` by the stream (seed, stream).
+template <class T>
+void shuffle_in_place(std::vector<T>& items, uint64_t seed, uint64_t stream) {
+  SplitMix64 rng(SplitMix64(seed ^ SplitMix64(stream).next()).next());
+  for (size_t i = items.size(); i > 1; --i) std::swap(items[i - 1], items[rng.below(i)]);
+}
+
+// ---------------------------------------------------------------- datasets
+
+template <class Example>
+class Dataset {
+ public:
+  virtual ~Dataset() = default;
+  virtual size_t size() const = 0;
+  virtual Example get(size_t index) const = 0;  // throws heed::Error when index >= size()
+};
+
+// A dataset that owns its examples.
+template <class Example>
+class VectorDataset : public Dataset<Example> {
+ public:
+  explicit VectorDataset(std::vector<Example> examples) : examples_(std::move(examples)) {}
+  size_t size() const override { return examples_.size(); }
+  Example get(size_t index) const override {
+    HEED_CHECK(index < examples_.size(), "VectorDataset: index {} out of range for {} examples", index,
+               examples_.size());
+    return examples_[index];
+  }
+  const std::vector<Example>& examples() const { return examples_; }
+
+ private:
+  std::vector<Example> examples_;
+};
+
+// A view of `base` holding the examples at `indices` (in that order; repeats allowed).
+template <class Example>
+class SubsetDataset : public Dataset<Example> {
+ public:
+  SubsetDataset(std::shared_ptr<const Dataset<Example>> base, std::vector<int64_t> indices)
+      : base_(std::move(base)), indices_(std::move(indices)) {
+    HEED_CHECK(base_ != nullptr, "SubsetDataset: the base dataset is null");
+    const size_t n = base_->size();
+    for (size_t i = 0; i < indices_.size(); ++i)
+      HEED_CHECK(indices_[i] >= 0 && static_cast<uint64_t>(indices_[i]) < n,
+                 "SubsetDataset: index {} (at position {}) out of range for a dataset of {} examples", indices_[i],
+                 i, n);
+  }
+  size_t size() const override { return indices_.size(); }
+  Example get(size_t index) const override {
+    HEED_CHECK(index < indices_.size(), "SubsetDataset: index {} out of range for {} examples", index,
+               indices_.size());
+    return base_->get(static_cast<size_t>(indices_[index]));
+  }
+  const std::vector<int64_t>& indices() const { return indices_; }
+
+ private:
+  std::shared_ptr<const Dataset<Example>> base_;
+  std::vector<int64_t> indices_;
+};
+
+// ---------------------------------------------------------------- the loader
+
+struct LoaderOptions {
+  int64_t batch_size = 32;
+  bool shuffle = false;
+  bool drop_last = false;
+  uint64_t seed = 0;     // the order of epoch e is a function of (seed, e) only
+  bool prefetch = true;  // build the next batch on a background thread
+};
+
+template <class Example, class Batch>
+class DataLoader {
+ public:
+  using Collate = std::function<Batch(std::vector<Example>&&)>;
+
+  DataLoader(std::shared_ptr<const Dataset<Example>> dataset, LoaderOptions options, Collate collate)
+      : dataset_(std::move(dataset)), options_(options), collate_(std::move(collate)) {
+    HEED_CHECK(dataset_ != nullptr, "DataLoader: the dataset is null");
+    HEED_CHECK(collate_ != nullptr, "DataLoader: the collate function is empty");
+    HEED_CHECK(options_.batch_size > 0, "DataLoader: batch_size must be positive, got {}", options_.batch_size);
+  }
+
+  size_t num_batches() const {
+    const size_t n = dataset_->size(), b = static_cast<size_t>(options_.batch_size);
+    return options_.drop_last ? n / b : (n + b - 1) / b;
+  }
+  uint64_t epoch() const { return epoch_; }
+  void set_epoch(uint64_t epoch) { epoch_ = epoch; }
+  const LoaderOptions& options() const { return options_; }
+
+  // The example indices epoch `epoch` visits, in order (before batching and drop_last).
+  std::vector<int64_t> order(uint64_t epoch) const {
+    std::vector<int64_t> indices(dataset_->size());
+    for (size_t i = 0; i < indices.size(); ++i) indices[i] = static_cast<int64_t>(i);
+    if (options_.shuffle) shuffle_in_place(indices, options_.seed, epoch);
+    return indices;
+  }
+
+ private:
+  // One epoch in progress: the batches, produced inline or by a worker thread.
+  class Run {
+   public:
+    Run(const DataLoader& loader, uint64_t epoch)
+        : dataset_(loader.dataset_),
+          collate_(loader.collate_),
+          order_(loader.order(epoch)),
+          batch_size_(static_cast<size_t>(loader.options_.batch_size)),
+          num_batches_(loader.num_batches()),
+          prefetch_(loader.options_.prefetch) {
+      if (prefetch_) worker_ = std::thread([this] { work(); });
+    }
+    ~Run() {
+      if (worker_.joinable()) {
+        {
+          std::lock_guard lock(mutex_);
+          stop_ = true;
+        }
+        changed_.notify_all();
+        worker_.join();
+      }
+    }
+    Run(const Run&) = delete;
+    Run& operator=(const Run&) = delete;
+
+    // The next batch, or nothing at the end of the epoch; rethrows a failure of get/collate.
+    std::optional<Batch> next() {
+      if (!prefetch_) {
+        if (consumed_ >= num_batches_) return std::nullopt;
+        return build(consumed_++);
+      }
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock, [this] { return !ready_.empty() || finished_; });
+      if (ready_.empty()) {
+        if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
+        return std::nullopt;
+      }
+      Batch batch = std::move(ready_.front());
+      ready_.pop_front();
+      lock.unlock();
+      changed_.notify_all();
+      return batch;
+    }
+
+   private:
+    static constexpr size_t kDepth = 2;  // batches the worker may build ahead
+
+    Batch build(size_t batch_index) {
+      const size_t begin = batch_index * batch_size_;
+      const size_t end = std::min(begin + batch_size_, order_.size());
+      std::vector<Example> examples;
+      examples.reserve(end - begin);
+      for (size_t i = begin; i < end; ++i) examples.push_back(dataset_->get(static_cast<size_t>(order_[i])));
+      return collate_(std::move(examples));
+    }
+
+    void work() {
+      try {
+        for (size_t b = 0; b < num_batches_; ++b) {
+          {
+            std::unique_lock lock(mutex_);
+            changed_.wait(lock, [this] { return ready_.size() < kDepth || stop_; });
+            if (stop_) break;
+          }
+          Batch batch = build(b);
+          {
+            std::lock_guard lock(mutex_);
+            ready_.push_back(std::move(batch));
+          }
+          changed_.notify_all();
+        }
+      } catch (...) {
+        std::lock_guard lock(mutex_);
+        error_ = std::current_exception();
+      }
+      {
+        std::lock_guard lock(mutex_);
+        finished_ = true;
+      }
+      changed_.notify_all();
+    }
+
+    std::shared_ptr<const Dataset<Example>> dataset_;
+    Collate collate_;
+    std::vector<int64_t> order_;
+    size_t batch_size_, num_batches_;
+    bool prefetch_;
+    size_t consumed_ = 0;  // without prefetch: batches handed out
+
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<Batch> ready_;
+    std::exception_ptr error_;
+    bool stop_ = false, finished_ = false;
+    std::thread worker_;  // joined by ~Run
+  };
+
+ public:
+  // An input iterator over one epoch's batches; the end iterator holds no run.
+  class Iterator {
+   public:
+    using value_type = Batch;
+    using difference_type = std::ptrdiff_t;
+
+    Iterator() = default;
+    Batch& operator*() { return *current_; }
+    Batch* operator->() { return &*current_; }
+    Iterator& operator++() {
+      current_.reset();
+      advance();
+      return *this;
+    }
+    friend bool operator==(const Iterator& a, const Iterator& b) { return a.at_end() == b.at_end(); }
+
+   private:
+    friend class DataLoader;
+    explicit Iterator(std::unique_ptr<Run> run) : run_(std::move(run)) { advance(); }
+    bool at_end() const { return !current_.has_value(); }
+    void advance() {
+      try {
+        current_ = run_->next();
+      } catch (...) {
+        run_.reset();
+        throw;
+      }
+      if (!current_) run_.reset();
+    }
+    std::unique_ptr<Run> run_;
+    std::optional<Batch> current_;
+  };
+
+  // Runs the current epoch, then advances the epoch counter.
+  Iterator begin() { return Iterator(std::make_unique<Run>(*this, epoch_++)); }
+  Iterator end() { return Iterator(); }
+
+ private:
+  std::shared_ptr<const Dataset<Example>> dataset_;
+  LoaderOptions options_;
+  Collate collate_;
+  uint64_t epoch_ = 0;
+};
+
+}  // namespace heed::data
