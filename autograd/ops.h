@@ -125,4 +125,10 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
 // Zeroes each element with probability p and scales the rest by 1/(1-p); identity when !training.
 Tensor dropout(const Tensor& x, double p, bool training = true);
 
+// ---- normalization (autograd/ops/normalization.cpp) ----
+// Layer norm over the trailing `normalized_dims` dims: (x − mean)/√(var + eps)·weight + bias,
+// biased variance as PyTorch; weight and bias shaped as those dims, or undefined. One fused
+// node where the backend has the kernel (its double backward is composed from ops).
+Tensor layer_norm(const Tensor& x, int64_t normalized_dims, const Tensor& weight, const Tensor& bias, double eps);
+
 }  // namespace heed

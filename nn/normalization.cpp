@@ -17,14 +17,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   for (const Tensor* p : {&weight, &bias})
     HEED_CHECK(!p->defined() || p->shape() == normalized_shape,
                "LayerNorm: weight and bias must have shape {}, got {}", normalized_shape, p->shape());
-  Shape dims;  // the trailing k dims
-  for (int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d);
-  Tensor mu = mean(x, dims, /*keepdim=*/true);                   // (…, 1…)
-  Tensor var_b = var(x, dims, /*correction=*/0, /*keepdim=*/true);  // biased, as PyTorch normalises
-  Tensor y = (x - mu) * rsqrt(var_b + eps);                       // (…, *normalized_shape)
-  if (weight.defined()) y = y * weight;
-  if (bias.defined()) y = y + bias;
-  return y;
+  return heed::layer_norm(x, k, weight, bias, eps);
 }
 
 LayerNorm::LayerNorm(Shape shape, double eps_, bool affine)

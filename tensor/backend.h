@@ -13,6 +13,19 @@ namespace heed {
 
 enum class RandomKind : uint8_t { Uniform, Normal };
 
+// Scaled dot-product attention for the fused kernels below. Shape legend: B batch, H heads,
+// T queries, S keys, D head size, Dv value head size.
+struct AttentionArgs {
+  Tensor q, k, v;         // (B,H,T,D), (B,H,S,D), (B,H,S,Dv); unit stride in the last dim
+  Tensor blocked;         // undefined, or uint8 expanded to (B,H,T,S) (0 strides allowed): 1 = masked out
+  Tensor additive;        // undefined, or q's dtype expanded to (B,H,T,S): added to the scores (−inf masks)
+  bool causal = false;    // key s is masked out for query t when s > t
+  double scale = 1;       // scores = scale · q·kᵀ
+  double dropout_p = 0;   // on the weights: element i of (B,H,T,S) is kept when
+  uint64_t seed = 0;      // philox::uniform(seed, offset, i) < 1 − dropout_p, as dropout() draws
+  uint64_t offset = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -56,6 +69,26 @@ class Backend {
   // Uniform in [a, b), Normal with mean a and std b.
   virtual void random(RandomKind kind, const Tensor& out, uint64_t seed, uint64_t offset, double a,
                       double b) = 0;
+  // out = x · (kept ? 1/(1−p) : 0) for contiguous floating x and out, element i kept when
+  // philox::uniform(seed, offset, i) < 1 − p (the stream bernoulli() draws).
+  virtual void dropout(const Tensor& x, const Tensor& out, double p, uint64_t seed, uint64_t offset) = 0;
+
+  // ---- fused kernels: optional; callers fall back to composed ops when has_fused() is false.
+  virtual bool has_fused() const { return false; }
+  // Layer norm over the last dim of contiguous x (R,C): y = (x − mean)·rstd·weight + bias, with
+  // mean and rstd (R) saved for the backward; weight and bias (C) may be undefined.
+  virtual void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
+                                  const Tensor& y, const Tensor& mean, const Tensor& rstd);
+  // dx (R,C) and, when defined, dweight and dbias (C) from dy (R,C), all contiguous.
+  virtual void layer_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& mean, const Tensor& rstd,
+                                   const Tensor& dy, const Tensor& dx, const Tensor& dweight, const Tensor& dbias);
+  // probs (B,H,T,S), contiguous: the softmax weights before dropout (a fully masked row is all
+  // zeros); out (B,H,T,Dv), unit stride in the last dim.
+  virtual void attention_forward(const AttentionArgs& args, const Tensor& probs, const Tensor& out);
+  // dq, dk, dv shaped as q, k, v (unit last stride) from dout (B,H,T,Dv); dprobs (undefined, or
+  // contiguous (B,H,T,S)) is a gradient arriving at the weights themselves.
+  virtual void attention_backward(const AttentionArgs& args, const Tensor& probs, const Tensor& dout,
+                                  const Tensor& dprobs, const Tensor& dq, const Tensor& dk, const Tensor& dv);
 };
 
 Backend& backend_for(Device device);

@@ -204,6 +204,14 @@ Tensor unsqueeze(const Tensor& x, int64_t dim) {
 // ---------------------------------------------------------------- copies
 Tensor contiguous(const Tensor& x) { return x.is_contiguous() ? x : clone(x); }
 
+Tensor dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset) {
+  HEED_CHECK(x.is_floating_point(), "dropout: input must be floating, got {}", x.dtype());
+  Tensor xc = contiguous(x);
+  Tensor out = empty(x.shape(), x.dtype(), x.device());
+  be(x).dropout(xc, out, p, seed, offset);
+  return out;
+}
+
 Tensor clone(const Tensor& x) {
   Tensor out = empty(x.shape(), x.dtype(), x.device());
   be(x).copy(x, out);

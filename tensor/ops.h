@@ -60,5 +60,8 @@ Tensor scatter_add(const Tensor& self, int64_t dim, const Tensor& index, const T
 
 // ---- random (from the default generator; tensor/random.h) ----
 Tensor random(RandomKind kind, const Shape& shape, double a, double b, Options o);
+// x · (kept ? 1/(1−p) : 0), element i of x (row-major) kept when
+// philox::uniform(seed, offset, i) < 1 − p.
+Tensor dropout(const Tensor& x, double p, uint64_t seed, uint64_t offset);
 
 }  // namespace heed::raw

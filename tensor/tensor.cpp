@@ -29,6 +29,23 @@ Backend& backend_for(Device device) {
   return *b;
 }
 
+// Fused kernels a backend does not provide (has_fused() false): callers never reach these.
+void Backend::layer_norm_forward(const Tensor&, const Tensor&, const Tensor&, double, const Tensor&, const Tensor&,
+                                 const Tensor&) {
+  HEED_FAIL("layer_norm: backend {} has no fused kernel", name());
+}
+void Backend::layer_norm_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                  const Tensor&, const Tensor&, const Tensor&) {
+  HEED_FAIL("layer_norm: backend {} has no fused kernel", name());
+}
+void Backend::attention_forward(const AttentionArgs&, const Tensor&, const Tensor&) {
+  HEED_FAIL("scaled_dot_product_attention: backend {} has no fused kernel", name());
+}
+void Backend::attention_backward(const AttentionArgs&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                 const Tensor&, const Tensor&) {
+  HEED_FAIL("scaled_dot_product_attention: backend {} has no fused kernel", name());
+}
+
 // ---- storage ----
 Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device), owned_(true) {
   data_ = backend_for(device).allocate(nbytes);

@@ -9,7 +9,9 @@
 
 #include "autograd/node.h"
 #include "autograd/ops.h"
+#include "tensor/backend.h"
 #include "tensor/ops.h"
+#include "tensor/random.h"
 
 namespace heed {
 namespace {
@@ -102,12 +104,11 @@ Tensor masked_softmax(const Tensor& x, const Tensor& blocked) {
   return any_dead ? masked_fill(weights, dead, 0.0) : weights;
 }
 
-AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
-                                             const AttentionOptions& options) {
-  check_qkv(q, k, v);
-  HEED_CHECK(options.dropout_p >= 0 && options.dropout_p < 1,
-             "scaled_dot_product_attention: dropout_p must be in [0, 1), got {}", options.dropout_p);
-  const double scale = options.scale.value_or(1.0 / std::sqrt(static_cast<double>(q.size(3))));
+namespace {
+
+// The composed attention forward (any device, any case).
+AttentionResult sdpa_composed(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options,
+                              double scale) {
   Tensor blocked = blocked_pairs(q.shape(), k.shape(), options);
   Tensor scores = matmul(q * scale, k.transpose(-1, -2));  // (B,H,T,S)
   if (const Tensor& m = options.attn_mask; m.defined() && m.is_floating_point()) {
@@ -120,6 +121,105 @@ AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, c
   if (options.dropout_p > 0) weights = dropout(weights, options.dropout_p, true);
   Tensor output = matmul(weights, v);  // (B,H,T,Dv)
   return {output, options.need_weights ? weights : Tensor()};
+}
+
+// The fused kernel serves float q, k, v on a backend that has it, unless a float mask needs a
+// gradient, or the weights are asked for together with dropout (they would be the dropped ones).
+bool fused_attention_serves(const Tensor& q, const AttentionOptions& o) {
+  return backend_for(q.device()).has_fused() && (q.dtype() == DType::Float32 || q.dtype() == DType::Float64) &&
+         !(o.attn_mask.defined() && o.attn_mask.is_floating_point() && o.attn_mask.requires_grad()) &&
+         !(o.need_weights && o.dropout_p > 0);
+}
+
+Tensor unit_last_stride(const Tensor& t) { return t.stride(-1) == 1 ? t : raw::contiguous(t); }
+
+// The kernel's arguments for q, k, v and the masks of `options` (causal stays a flag).
+AttentionArgs fused_args(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options,
+                         double scale) {
+  AttentionArgs a;
+  a.q = unit_last_stride(q), a.k = unit_last_stride(k), a.v = unit_last_stride(v);
+  const Shape scores{q.size(0), q.size(1), q.size(2), k.size(2)};
+  AttentionOptions no_causal = options;
+  no_causal.causal = false;
+  Tensor additive;
+  if (const Tensor& m = options.attn_mask; m.defined() && m.is_floating_point()) {
+    additive = m.dtype() == q.dtype() ? m.detach() : raw::to_dtype(m, q.dtype());
+    no_causal.attn_mask = Tensor();  // its −inf entries mask through the addition
+  }
+  Tensor blocked = blocked_pairs(q.shape(), k.shape(), no_causal);
+  if (blocked.defined()) a.blocked = raw::expand(blocked, scores);
+  if (additive.defined()) a.additive = raw::expand(additive, scores);
+  a.causal = options.causal;
+  a.scale = scale;
+  return a;
+}
+
+// The gradients of attention as differentiable ops (for create_graph), given the kernel's
+// arguments; the dropout factor is redrawn from the same (seed, offset).
+autograd::Grads attention_grads(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options,
+                                const AttentionArgs& a, const Tensor& dout, const Tensor& dweights) {
+  Tensor blocked = blocked_pairs(q.shape(), k.shape(), options);
+  Tensor scores = matmul(q * a.scale, k.transpose(-1, -2));
+  if (a.additive.defined()) scores = scores + where(blocked, scalar_like(a.additive, 0.0), a.additive);
+  Tensor p = masked_softmax(scores, blocked);
+  Tensor factor = a.dropout_p > 0 ? raw::dropout(raw::fill_like(p, 1.0), a.dropout_p, a.seed, a.offset) : Tensor();
+  Tensor applied = factor.defined() ? p * factor : p;
+  Tensor dv = matmul(applied.transpose(-1, -2), dout);
+  Tensor dp = matmul(dout, v.transpose(-1, -2));
+  if (factor.defined()) dp = dp * factor;
+  if (dweights.defined()) dp = dp + dweights;
+  Tensor ds = p * (dp - sum(dp * p, {-1}, true));
+  return {matmul(ds, k) * a.scale, matmul(ds.transpose(-1, -2), q) * a.scale, dv};
+}
+
+AttentionResult sdpa_fused(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options,
+                           double scale) {
+  const int64_t B = q.size(0), H = q.size(1), T = q.size(2), S = k.size(2), Dv = v.size(3);
+  AttentionArgs a = fused_args(q, k, v, options, scale);
+  if (options.dropout_p > 0) {
+    Generator& gen = default_generator();  // the draws dropout() on the weights would take
+    a.offset = gen.advance(static_cast<uint64_t>(B * H * T * S));
+    a.seed = gen.seed();
+    a.dropout_p = options.dropout_p;
+  }
+  Backend& be = backend_for(q.device());
+  Tensor probs = raw::empty({B, H, T, S}, q.dtype(), q.device());
+  // Written as (B,T,H,Dv), so merging the heads back, (B,T,H·Dv), is a view.
+  Tensor out = raw::permute(raw::empty({B, T, H, Dv}, q.dtype(), q.device()), {0, 2, 1, 3});
+  if (probs.numel() > 0 && out.numel() > 0) be.attention_forward(a, probs, out);
+  else if (out.numel() > 0) out = raw::fill_like(out, 0);
+  std::vector<Tensor> outputs{out};
+  if (options.need_weights) outputs.push_back(probs);
+  if (auto node = autograd::make_node("scaled_dot_product_attention", {q, k, v}, outputs)) {
+    node->backward = [q, k, v, options, a, saved = autograd::SavedTensor(probs)](const autograd::Grads& g) {
+      Tensor dweights = g.size() > 1 ? g[1] : Tensor();
+      if (autograd::grad_mode_enabled()) return attention_grads(q, k, v, options, a, g[0], dweights);
+      Tensor p = saved.unpack();
+      Tensor dq = raw::empty(q.shape(), q.dtype(), q.device()), dk = raw::empty(k.shape(), k.dtype(), k.device()),
+             dv = raw::empty(v.shape(), v.dtype(), v.device());
+      if (p.numel() > 0) {
+        backend_for(q.device())
+            .attention_backward(a, p, unit_last_stride(g[0]), dweights.defined() ? raw::contiguous(dweights) : dweights,
+                                dq, dk, dv);
+      } else {
+        dq = raw::fill_like(dq, 0), dk = raw::fill_like(dk, 0), dv = raw::fill_like(dv, 0);
+      }
+      return autograd::Grads{dq, dk, dv};
+    };
+  }
+  return {out, options.need_weights ? probs : Tensor()};
+}
+
+}  // namespace
+
+AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                             const AttentionOptions& options) {
+  check_qkv(q, k, v);
+  HEED_CHECK(options.dropout_p >= 0 && options.dropout_p < 1,
+             "scaled_dot_product_attention: dropout_p must be in [0, 1), got {}", options.dropout_p);
+  const double scale = options.scale.value_or(1.0 / std::sqrt(static_cast<double>(q.size(3))));
+  return fused_attention_serves(q, options) ? sdpa_fused(q, k, v, options, scale)
+                                            : sdpa_composed(q, k, v, options, scale);
 }
 
 // ---- one-node splits ----

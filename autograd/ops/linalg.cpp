@@ -11,6 +11,13 @@ using autograd::Grads;
 Tensor matmul(const Tensor& a, const Tensor& b) {
   if (a.dim() == 1 && b.dim() >= 2) return matmul(a.unsqueeze(0), b).squeeze(-2);   // (K)·(…,K,N)
   if (b.dim() == 1 && a.dim() >= 2) return matmul(a, b.unsqueeze(-1)).squeeze(-1);  // (…,M,K)·(K)
+  if (a.dim() > 2 && b.dim() == 2 && a.size(-1) == b.size(0)) {
+    // (…,M,K)·(K,N) as one (…·M,K)·(K,N) GEMM: one call, and b's gradient is one GEMM too
+    // rather than a batch of them summed.
+    Shape shape = a.shape();
+    shape.back() = b.size(1);
+    return matmul(a.reshape({-1, a.size(-1)}), b).reshape(shape);
+  }
   Tensor y = raw::matmul(a, b);
   if (auto node = autograd::make_node("matmul", {a, b}, {y})) {
     const bool need_a = a.requires_grad(), need_b = b.requires_grad();

@@ -123,12 +123,26 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
   return reduce_loss(loss, reduction);
 }
 
+namespace {
+// One pass with the mask drawn from (seed, offset); its backward applies the same mask, and
+// is itself this op, so higher derivatives work.
+Tensor dropout_with(const Tensor& x, double p, uint64_t seed, uint64_t offset) {
+  Tensor y = raw::dropout(x, p, seed, offset);
+  if (auto node = autograd::make_node("dropout", {x}, {y}))
+    node->backward = [p, seed, offset](const autograd::Grads& g) { return autograd::Grads{dropout_with(g[0], p, seed, offset)}; };
+  return y;
+}
+}  // namespace
+
 Tensor dropout(const Tensor& x, double p, bool training) {
   HEED_CHECK(p >= 0 && p <= 1, "dropout: p must be in [0, 1], got {}", p);
   if (!training || p == 0) return x;
   if (p == 1) return x * 0.0;
-  Tensor keep = bernoulli(x.shape(), 1 - p, {x.dtype(), x.device()});
-  return x * raw::binary(BinaryOp::Mul, keep, scalar_like(keep, 1.0 / (1 - p)));
+  HEED_CHECK(x.is_floating_point(), "dropout: input must be floating, got {}", x.dtype());
+  // The same draws bernoulli(x.shape(), 1 − p) would take from the default generator.
+  Generator& gen = default_generator();
+  const uint64_t offset = gen.advance(static_cast<uint64_t>(x.numel()));
+  return dropout_with(x, p, gen.seed(), offset);
 }
 
 }  // namespace heed

@@ -4,12 +4,14 @@
 #include <omp.h>
 
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <vector>
 
 #include "tensor/backend.h"
 #include "tensor/cpu/allocator.h"
+#include "tensor/cpu/fused.h"
 #include "tensor/cpu/loops.h"
 #include "tensor/philox.h"
 
@@ -156,6 +158,7 @@ class CpuBackend final : public Backend {
   }
 
   void reduce(ReduceOp op, const Tensor& x, const Tensor& out) override {
+    if (reduce_leading(op, x, out)) return;
     // Split x's dims into kept (walked by the outer loop, with out) and reduced (inner loop).
     Shape kept_shape, kept_x, red_shape, red_x;
     for (int64_t d = 0; d < x.dim(); ++d) {
@@ -216,6 +219,43 @@ class CpuBackend final : public Backend {
           at<T>(p[0], s[0], i) = static_cast<T>(reduce_block(p[1] + i * s[1], 0, red_numel));
       }, kept_numel * red_numel >= kParallelGrain);
     });
+  }
+
+  // A contiguous x reduced over its leading dims only (a bias gradient: (rows, C) -> (C)):
+  // rows are combined into a column accumulator, so the inner loop runs along memory.
+  static bool reduce_leading(ReduceOp op, const Tensor& x, const Tensor& out) {
+    if (!x.is_contiguous() || !out.is_contiguous()) return false;
+    int64_t lead = 0;
+    while (lead < x.dim() && out.shape()[lead] == 1) ++lead;
+    for (int64_t d = lead; d < x.dim(); ++d)
+      if (out.shape()[d] != x.shape()[d]) return false;
+    const int64_t cols = out.numel(), rows = cols > 0 ? x.numel() / cols : 0;
+    if (lead == 0 || cols < 16 || rows < 2) return false;
+    dispatch(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      Reducer<T> r{op};
+      using Acc = typename Reducer<T>::Acc;
+      const T* px = x.data_ptr<T>();
+      T* po = out.data_ptr<T>();
+      constexpr int64_t kBlock = 256;  // columns per task: the accumulator stays in L1
+      const int64_t blocks = (cols + kBlock - 1) / kBlock;
+#pragma omp parallel for if (rows * cols >= kParallelGrain && blocks > 1)
+      for (int64_t blk = 0; blk < blocks; ++blk) {
+        const int64_t c0 = blk * kBlock, n = std::min(kBlock, cols - c0);
+        Acc acc[kBlock];
+        for (int64_t c = 0; c < n; ++c) acc[c] = r.init();
+        for (int64_t i = 0; i < rows; ++i) {
+          const T* row = px + i * cols + c0;
+          if (op == ReduceOp::Sum) {
+            for (int64_t c = 0; c < n; ++c) acc[c] += static_cast<Acc>(row[c]);
+          } else {
+            for (int64_t c = 0; c < n; ++c) acc[c] = r.combine(acc[c], static_cast<Acc>(row[c]));
+          }
+        }
+        for (int64_t c = 0; c < n; ++c) po[c0 + c] = static_cast<T>(acc[c]);
+      }
+    });
+    return true;
   }
 
   void arg_reduce(ReduceOp op, const Tensor& x, int64_t dim, const Tensor& out) override {
@@ -376,6 +416,26 @@ class CpuBackend final : public Backend {
                                            : static_cast<T>(a + b * philox::normal(seed, offset, u));
       }
     });
+  }
+
+  void dropout(const Tensor& x, const Tensor& out, double p, uint64_t seed, uint64_t offset) override {
+    cpu::dropout(x, out, p, seed, offset);
+  }
+  bool has_fused() const override { return true; }
+  void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
+                          const Tensor& mean, const Tensor& rstd) override {
+    cpu::layer_norm_forward(x, weight, bias, eps, y, mean, rstd);
+  }
+  void layer_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& mean, const Tensor& rstd,
+                           const Tensor& dy, const Tensor& dx, const Tensor& dweight, const Tensor& dbias) override {
+    cpu::layer_norm_backward(x, weight, mean, rstd, dy, dx, dweight, dbias);
+  }
+  void attention_forward(const AttentionArgs& args, const Tensor& probs, const Tensor& out) override {
+    cpu::attention_forward(args, probs, out);
+  }
+  void attention_backward(const AttentionArgs& args, const Tensor& probs, const Tensor& dout, const Tensor& dprobs,
+                          const Tensor& dq, const Tensor& dk, const Tensor& dv) override {
+    cpu::attention_backward(args, probs, dout, dprobs, dq, dk, dv);
   }
 
  private:

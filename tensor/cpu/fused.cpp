@@ -1,0 +1,354 @@
+// The CPU's fused kernels (declared in tensor/cpu/fused.h; contracts in tensor/backend.h):
+// dropout in one pass, layer norm forward/backward, and scaled dot-product attention whose
+// scores, masks, softmax and dropout are done per (batch, head) in one pass over a T×S block
+// between two GEMMs, with no mask tensors and no separate softmax op.
+#include "tensor/cpu/fused.h"
+
+#include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "tensor/cpu/loops.h"
+#include "tensor/philox.h"
+
+namespace heed::cpu {
+namespace {
+
+template <class F>
+void dispatch_float(DType dtype, const char* op, F&& f) {
+  if (dtype == DType::Float32) f(float{});
+  else if (dtype == DType::Float64) f(double{});
+  else HEED_FAIL("{}: expected float32 or float64, got {}", op, dtype);
+}
+
+// Row-major C = alpha·op(A)·op(B) + beta·C.
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
+          int64_t ldb, float beta, float* c, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+              static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b, static_cast<int>(ldb), beta,
+              c, static_cast<int>(ldc));
+}
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t lda,
+          const double* b, int64_t ldb, double beta, double* c, int64_t ldc) {
+  cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+              static_cast<int>(n), static_cast<int>(k), alpha, a, static_cast<int>(lda), b, static_cast<int>(ldb), beta,
+              c, static_cast<int>(ldc));
+}
+
+// While alive, OpenBLAS runs each call on the calling thread: our OpenMP threads each run
+// their own small GEMMs, and BLAS threads would only compete with them for the cores.
+class SerialBlas {
+ public:
+  SerialBlas() : saved_(openblas_get_num_threads()) {
+    if (saved_ != 1) openblas_set_num_threads(1);
+  }
+  ~SerialBlas() {
+    if (saved_ != 1) openblas_set_num_threads(saved_);
+  }
+  SerialBlas(const SerialBlas&) = delete;
+  SerialBlas& operator=(const SerialBlas&) = delete;
+
+ private:
+  int saved_;
+};
+
+// Random words of the Philox stream for counters c0 … c0+n−1 (4 each, as philox::draw gives
+// them), a lane per counter so the rounds vectorise; built for AVX-512 and AVX2 as well.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void philox_words(uint64_t seed, uint64_t c0, int n,
+                                                                            uint32_t* words) {
+  constexpr int kLanes = 16;
+  for (int base = 0; base < n; base += kLanes) {
+    uint32_t x0[kLanes], x1[kLanes], x2[kLanes], x3[kLanes];
+    const int lanes = std::min(kLanes, n - base);
+    for (int l = 0; l < kLanes; ++l) {
+      const uint64_t c = c0 + static_cast<uint64_t>(base + l);
+      x0[l] = static_cast<uint32_t>(c), x1[l] = static_cast<uint32_t>(c >> 32), x2[l] = 0, x3[l] = 0;
+    }
+    uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
+    for (int round = 0; round < 10; ++round) {
+      for (int l = 0; l < kLanes; ++l) {
+        const uint64_t p0 = static_cast<uint64_t>(0xD2511F53u) * x0[l], p1 = static_cast<uint64_t>(0xCD9E8D57u) * x2[l];
+        const uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ x1[l] ^ k0, n2 = static_cast<uint32_t>(p0 >> 32) ^ x3[l] ^ k1;
+        x1[l] = static_cast<uint32_t>(p1), x3[l] = static_cast<uint32_t>(p0), x0[l] = n0, x2[l] = n2;
+      }
+      k0 += 0x9E3779B9u;
+      k1 += 0xBB67AE85u;
+    }
+    for (int l = 0; l < lanes; ++l) {
+      uint32_t* w = words + 4 * (base + l);
+      w[0] = x0[l], w[1] = x1[l], w[2] = x2[l], w[3] = x3[l];
+    }
+  }
+}
+
+// keep[j] = 1 when element begin+j of a dropout stream is kept, i.e. when
+// philox::uniform(seed, offset, begin+j) < keep_p: (word >> 8) / 2^24 < keep_p, compared exactly
+// in integers as (word >> 8) < ⌈keep_p·2^24⌉.
+void dropout_keep(uint64_t seed, uint64_t offset, uint64_t begin, int64_t n, double keep_p, uint8_t* keep) {
+  const auto threshold = static_cast<uint32_t>(std::ceil(keep_p * 16777216.0));
+  constexpr int64_t kCounters = 256;
+  uint32_t words[4 * kCounters];
+  int64_t j = 0;
+  while (j < n) {
+    const uint64_t i = begin + static_cast<uint64_t>(j);
+    const int64_t skip = static_cast<int64_t>(i % 4);
+    const int64_t count = std::min<int64_t>(kCounters, (skip + (n - j) + 3) / 4);
+    philox_words(seed, offset + i / 4, static_cast<int>(count), words);
+    const int64_t take = std::min(4 * count - skip, n - j);
+    for (int64_t t = 0; t < take; ++t) keep[j + t] = (words[skip + t] >> 8) < threshold;
+    j += take;
+  }
+}
+
+// Element (b,h,t,s) of a tensor expanded to (B,H,T,S).
+template <class T>
+struct Bhts {
+  const T* data = nullptr;
+  int64_t sb = 0, sh = 0, st = 0, ss = 0;
+  explicit Bhts(const Tensor& t) {
+    if (!t.defined()) return;
+    data = t.data_ptr<T>();
+    sb = t.stride(0), sh = t.stride(1), st = t.stride(2), ss = t.stride(3);
+  }
+  const T* row(int64_t b, int64_t h, int64_t t) const { return data + b * sb + h * sh + t * st; }
+};
+
+}  // namespace
+
+void dropout(const Tensor& x, const Tensor& out, double p, uint64_t seed, uint64_t offset) {
+  const int64_t n = x.numel();
+  dispatch_float(x.dtype(), "dropout", [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = x.data_ptr<T>();
+    T* po = out.data_ptr<T>();
+    const T kept_scale = static_cast<T>(1.0 / (1.0 - p));
+    constexpr int64_t kChunk = 4096;
+    const int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for if (n >= kParallelGrain)
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t begin = c * kChunk, len = std::min(kChunk, n - begin);
+      uint8_t keep[kChunk];
+      dropout_keep(seed, offset, static_cast<uint64_t>(begin), len, 1.0 - p, keep);
+      for (int64_t j = 0; j < len; ++j) po[begin + j] = px[begin + j] * (keep[j] ? kept_scale : T(0));
+    }
+  });
+}
+
+void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
+                        const Tensor& mean, const Tensor& rstd) {
+  const int64_t C = x.size(-1), R = C > 0 ? x.numel() / C : 0;
+  dispatch_float(x.dtype(), "layer_norm", [&](auto tag) {
+    using T = decltype(tag);
+    const T* px = x.data_ptr<T>();
+    const T* w = weight.defined() ? weight.data_ptr<T>() : nullptr;
+    const T* b = bias.defined() ? bias.data_ptr<T>() : nullptr;
+    T *py = y.data_ptr<T>(), *pm = mean.data_ptr<T>(), *pr = rstd.data_ptr<T>();
+#pragma omp parallel for if (R * C >= kParallelGrain)
+    for (int64_t r = 0; r < R; ++r) {
+      const T* xr = px + r * C;
+      T* yr = py + r * C;
+      double sum = 0;
+      for (int64_t c = 0; c < C; ++c) sum += xr[c];
+      const double mu = sum / static_cast<double>(C);
+      double sq = 0;
+      for (int64_t c = 0; c < C; ++c) sq += (xr[c] - mu) * (xr[c] - mu);
+      const T m = static_cast<T>(mu), rs = static_cast<T>(1.0 / std::sqrt(sq / static_cast<double>(C) + eps));
+      pm[r] = m;
+      pr[r] = rs;
+      for (int64_t c = 0; c < C; ++c) {
+        T v = (xr[c] - m) * rs;
+        if (w) v *= w[c];
+        if (b) v += b[c];
+        yr[c] = v;
+      }
+    }
+  });
+}
+
+void layer_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& mean, const Tensor& rstd,
+                         const Tensor& dy, const Tensor& dx, const Tensor& dweight, const Tensor& dbias) {
+  const int64_t C = x.size(-1), R = C > 0 ? x.numel() / C : 0;
+  dispatch_float(x.dtype(), "layer_norm", [&](auto tag) {
+    using T = decltype(tag);
+    const T *px = x.data_ptr<T>(), *pdy = dy.data_ptr<T>(), *pm = mean.data_ptr<T>(), *pr = rstd.data_ptr<T>();
+    const T* w = weight.defined() ? weight.data_ptr<T>() : nullptr;
+    T* pdx = dx.data_ptr<T>();
+    const bool want_params = dweight.defined() || dbias.defined();
+    const int threads = R * C >= kParallelGrain ? omp_get_max_threads() : 1;
+    // Per-thread column sums of dy·x̂ and dy, added up in thread order (deterministic).
+    std::vector<double> dw_parts(want_params ? static_cast<size_t>(threads * C) : 0, 0.0),
+        db_parts(dw_parts.size(), 0.0);
+#pragma omp parallel num_threads(threads)
+    {
+      const int64_t tid = omp_get_thread_num(), nt = omp_get_num_threads();
+      double* dwp = want_params ? dw_parts.data() + tid * C : nullptr;
+      double* dbp = want_params ? db_parts.data() + tid * C : nullptr;
+      for (int64_t r = R * tid / nt; r < R * (tid + 1) / nt; ++r) {
+        const T *xr = px + r * C, *gr = pdy + r * C;
+        const T m = pm[r], rs = pr[r];
+        double sum_g = 0, sum_gx = 0;  // Σ g and Σ g·x̂, with g = dy·weight
+        for (int64_t c = 0; c < C; ++c) {
+          const T xhat = (xr[c] - m) * rs, g = w ? gr[c] * w[c] : gr[c];
+          sum_g += g;
+          sum_gx += g * xhat;
+          if (want_params) {
+            dwp[c] += gr[c] * xhat;
+            dbp[c] += gr[c];
+          }
+        }
+        const T mean_g = static_cast<T>(sum_g / static_cast<double>(C)),
+                mean_gx = static_cast<T>(sum_gx / static_cast<double>(C));
+        T* dxr = pdx + r * C;
+        for (int64_t c = 0; c < C; ++c) {
+          const T xhat = (xr[c] - m) * rs, g = w ? gr[c] * w[c] : gr[c];
+          dxr[c] = rs * (g - mean_g - xhat * mean_gx);
+        }
+      }
+    }
+    for (const auto& [out, parts] : {std::pair{&dweight, &dw_parts}, std::pair{&dbias, &db_parts}}) {
+      if (!out->defined()) continue;
+      T* po = out->template data_ptr<T>();
+      for (int64_t c = 0; c < C; ++c) {
+        double acc = 0;
+        for (int t = 0; t < threads; ++t) acc += (*parts)[static_cast<size_t>(t * C + c)];
+        po[c] = static_cast<T>(acc);
+      }
+    }
+  });
+}
+
+void attention_forward(const AttentionArgs& a, const Tensor& probs, const Tensor& out) {
+  const int64_t B = a.q.size(0), H = a.q.size(1), T_ = a.q.size(2), D = a.q.size(3), S = a.k.size(2),
+                Dv = a.v.size(3);
+  dispatch_float(a.q.dtype(), "scaled_dot_product_attention", [&](auto tag) {
+    using T = decltype(tag);
+    const Bhts<uint8_t> blocked(a.blocked);
+    const Bhts<T> additive(a.additive);
+    const T* q = a.q.data_ptr<T>();
+    const T* k = a.k.data_ptr<T>();
+    const T* v = a.v.data_ptr<T>();
+    T* P = probs.data_ptr<T>();
+    T* o = out.data_ptr<T>();
+    const bool drop = a.dropout_p > 0;
+    const T kept_scale = static_cast<T>(drop ? 1.0 / (1.0 - a.dropout_p) : 1.0);
+    const T neg_inf = -std::numeric_limits<T>::infinity();
+    SerialBlas serial;
+#pragma omp parallel
+    {
+      std::vector<T> dropped(drop ? static_cast<size_t>(T_ * S) : 0);
+      std::vector<uint8_t> keep(dropped.size());
+#pragma omp for schedule(static)
+      for (int64_t bh = 0; bh < B * H; ++bh) {
+        const int64_t b = bh / H, h = bh % H;
+        const T* qb = q + b * a.q.stride(0) + h * a.q.stride(1);
+        const T* kb = k + b * a.k.stride(0) + h * a.k.stride(1);
+        const T* vb = v + b * a.v.stride(0) + h * a.v.stride(1);
+        T* pb = P + bh * T_ * S;
+        gemm(false, true, T_, S, D, static_cast<T>(a.scale), qb, a.q.stride(2), kb, a.k.stride(2), T(0), pb, S);
+        for (int64_t t = 0; t < T_; ++t) {
+          T* row = pb + t * S;
+          if (additive.data) {
+            const T* add = additive.row(b, h, t);
+            for (int64_t s = 0; s < S; ++s) row[s] += add[s * additive.ss];
+          }
+          if (blocked.data) {
+            const uint8_t* m = blocked.row(b, h, t);
+            for (int64_t s = 0; s < S; ++s)
+              if (m[s * blocked.ss]) row[s] = neg_inf;
+          }
+          if (a.causal)
+            for (int64_t s = t + 1; s < S; ++s) row[s] = neg_inf;
+          T mx = neg_inf;
+          for (int64_t s = 0; s < S; ++s) mx = row[s] > mx ? row[s] : mx;
+          if (mx == neg_inf) {  // nothing to attend to: zero weights, as heed's composite gives
+            for (int64_t s = 0; s < S; ++s) row[s] = 0;
+            continue;
+          }
+          T sum = 0;
+          for (int64_t s = 0; s < S; ++s) {
+            row[s] = std::exp(row[s] - mx);
+            sum += row[s];
+          }
+          const T inv = T(1) / sum;
+          for (int64_t s = 0; s < S; ++s) row[s] *= inv;
+        }
+        const T* weights = pb;
+        if (drop) {
+          dropout_keep(a.seed, a.offset, static_cast<uint64_t>(bh * T_ * S), T_ * S, 1.0 - a.dropout_p, keep.data());
+          for (int64_t j = 0; j < T_ * S; ++j) dropped[j] = pb[j] * (keep[j] ? kept_scale : T(0));
+          weights = dropped.data();
+        }
+        T* ob = o + b * out.stride(0) + h * out.stride(1);
+        gemm(false, false, T_, Dv, S, T(1), weights, S, vb, a.v.stride(2), T(0), ob, out.stride(2));
+      }
+    }
+  });
+}
+
+void attention_backward(const AttentionArgs& a, const Tensor& probs, const Tensor& dout, const Tensor& dprobs,
+                        const Tensor& dq, const Tensor& dk, const Tensor& dv) {
+  const int64_t B = a.q.size(0), H = a.q.size(1), T_ = a.q.size(2), D = a.q.size(3), S = a.k.size(2),
+                Dv = a.v.size(3);
+  dispatch_float(a.q.dtype(), "scaled_dot_product_attention", [&](auto tag) {
+    using T = decltype(tag);
+    const T *q = a.q.data_ptr<T>(), *k = a.k.data_ptr<T>(), *v = a.v.data_ptr<T>();
+    const T *P = probs.data_ptr<T>(), *dO = dout.data_ptr<T>();
+    const T* dW = dprobs.defined() ? dprobs.data_ptr<T>() : nullptr;
+    T *dQ = dq.data_ptr<T>(), *dK = dk.data_ptr<T>(), *dV = dv.data_ptr<T>();
+    const bool drop = a.dropout_p > 0;
+    const T kept_scale = static_cast<T>(drop ? 1.0 / (1.0 - a.dropout_p) : 1.0);
+    const T scale = static_cast<T>(a.scale);
+    SerialBlas serial;
+#pragma omp parallel
+    {
+      std::vector<T> dS(static_cast<size_t>(T_ * S)), factor(drop ? static_cast<size_t>(T_ * S) : 0),
+          dropped(factor.size());
+      std::vector<uint8_t> keep(factor.size());
+#pragma omp for schedule(static)
+      for (int64_t bh = 0; bh < B * H; ++bh) {
+        const int64_t b = bh / H, h = bh % H;
+        const T* qb = q + b * a.q.stride(0) + h * a.q.stride(1);
+        const T* kb = k + b * a.k.stride(0) + h * a.k.stride(1);
+        const T* vb = v + b * a.v.stride(0) + h * a.v.stride(1);
+        const T* dob = dO + b * dout.stride(0) + h * dout.stride(1);
+        const T* pb = P + bh * T_ * S;
+        const T* weights = pb;  // the weights applied to v, after dropout
+        if (drop) {
+          dropout_keep(a.seed, a.offset, static_cast<uint64_t>(bh * T_ * S), T_ * S, 1.0 - a.dropout_p, keep.data());
+          for (int64_t j = 0; j < T_ * S; ++j) {
+            factor[j] = keep[j] ? kept_scale : T(0);
+            dropped[j] = pb[j] * factor[j];
+          }
+          weights = dropped.data();
+        }
+        // dV = weightsᵀ·dO;  dweights = dO·Vᵀ
+        gemm(true, false, S, Dv, T_, T(1), weights, S, dob, dout.stride(2), T(0),
+             dV + b * dv.stride(0) + h * dv.stride(1), dv.stride(2));
+        gemm(false, true, T_, S, Dv, T(1), dob, dout.stride(2), vb, a.v.stride(2), T(0), dS.data(), S);
+        // Through dropout and softmax: dscores = P ⊙ (dP − Σ_s P·dP)
+        for (int64_t t = 0; t < T_; ++t) {
+          T* g = dS.data() + t * S;
+          const T* p = pb + t * S;
+          if (drop)
+            for (int64_t s = 0; s < S; ++s) g[s] *= factor[t * S + s];
+          if (dW)
+            for (int64_t s = 0; s < S; ++s) g[s] += dW[bh * T_ * S + t * S + s];
+          T dot = 0;
+          for (int64_t s = 0; s < S; ++s) dot += p[s] * g[s];
+          for (int64_t s = 0; s < S; ++s) g[s] = p[s] * (g[s] - dot);
+        }
+        // dQ = scale·dscores·K;  dK = scale·dscoresᵀ·Q
+        gemm(false, false, T_, D, S, scale, dS.data(), S, kb, a.k.stride(2), T(0),
+             dQ + b * dq.stride(0) + h * dq.stride(1), dq.stride(2));
+        gemm(true, false, S, D, T_, scale, dS.data(), S, qb, a.q.stride(2), T(0),
+             dK + b * dk.stride(0) + h * dk.stride(1), dk.stride(2));
+      }
+    }
+  });
+}
+
+}  // namespace heed::cpu
