@@ -1,0 +1,314 @@
+// heed's side of the reference workloads (../shared/WORKLOADS.md), one workload per process:
+//   heed-bench <workload> [--threads N] [--iters N] [--warmup N]
+// prints one JSON line: the median and every timed iteration in ms, plus workload extras
+// (gemm: raw cblas_sgemm in the same process; memory: peak resident set). bench/torch/workloads.py
+// is the same program in PyTorch; bench/run.py runs both and writes the table.
+#include <cblas.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/nn.h"
+#include "optim/optim.h"
+#include "tensor/random.h"
+#include "tensor/threads.h"
+
+using namespace heed;
+
+namespace {
+
+struct Settings {
+  int iters = 10;
+  int warmup = 3;
+};
+
+// One JSON object, fields in insertion order.
+class Result {
+ public:
+  void add(const std::string& key, int v) { fields_.emplace_back(key, std::to_string(v)); }
+  void add(const std::string& key, double v) { fields_.emplace_back(key, fmt::format("{:.4f}", v)); }
+  void add(const std::string& key, const std::string& v) { fields_.emplace_back(key, fmt::format("\"{}\"", v)); }
+  void add(const std::string& key, const std::vector<double>& v) {
+    std::vector<std::string> parts;
+    for (double x : v) parts.push_back(fmt::format("{:.4f}", x));
+    fields_.emplace_back(key, fmt::format("[{}]", fmt::join(parts, ", ")));
+  }
+  void extend(const Result& other) { fields_.insert(fields_.end(), other.fields_.begin(), other.fields_.end()); }
+  std::string json() const {
+    std::vector<std::string> parts;
+    for (const auto& [k, v] : fields_) parts.push_back(fmt::format("\"{}\": {}", k, v));
+    return fmt::format("{{{}}}", fmt::join(parts, ", "));
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> fields_;
+};
+
+double elapsed_ms(const std::function<void()>& fn) {
+  auto t0 = std::chrono::steady_clock::now();
+  fn();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::vector<double> time_ms(const std::function<void()>& fn, const Settings& s) {
+  for (int i = 0; i < s.warmup; ++i) fn();
+  std::vector<double> ms;
+  for (int i = 0; i < s.iters; ++i) ms.push_back(elapsed_ms(fn));
+  return ms;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+void add_times(Result& r, const std::vector<double>& ms) {
+  r.add("median_ms", median(ms));
+  r.add("times_ms", ms);
+}
+
+// A field of /proc/self/status in MiB ("VmHWM": peak resident set, "VmRSS": current).
+double status_mib(const std::string& field) {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  while (status >> key) {
+    if (key == field + ":") {
+      double kib = 0;
+      status >> kib;
+      return kib / 1024;
+    }
+  }
+  HEED_FAIL("heed-bench: no {} in /proc/self/status", field);
+}
+
+// Forward + backward + AdamW step on (x, y), with gradients set to none first, as PyTorch's
+// zero_grad(set_to_none=True).
+template <typename Model>
+std::function<void()> training_step(Model& model, optim::AdamW& opt, const Tensor& x, const Tensor& y) {
+  return [&model, &opt, x, y] {
+    opt.zero_grad();
+    cross_entropy(model.forward(x), y).backward();
+    opt.step();
+  };
+}
+
+// ---- gemm: C = A·B, 1024×1024, beside raw OpenBLAS sgemm (cblas_sgemm) ----
+Result gemm(const Settings& s) {
+  const int n = 1024;
+  Tensor a = randn({n, n}), b = randn({n, n});
+  std::vector<float> c(static_cast<size_t>(n) * n);
+  const double gflop = 2.0 * n * n * n / 1e9;
+  auto sgemm = [&] {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.f, a.data_ptr<float>(), n, b.data_ptr<float>(),
+                n, 0.f, c.data(), n);
+  };
+  // Alternately, so that load from other processes hits both alike.
+  std::vector<double> sgemm_ms, heed_ms;
+  for (int i = 0; i < s.warmup + s.iters; ++i) {
+    double raw = elapsed_ms(sgemm), ours = elapsed_ms([&] { (void)matmul(a, b); });
+    if (i < s.warmup) continue;
+    sgemm_ms.push_back(raw);
+    heed_ms.push_back(ours);
+  }
+  Result r;
+  add_times(r, heed_ms);
+  r.add("gflops", gflop / median(heed_ms) * 1e3);
+  r.add("sgemm_median_ms", median(sgemm_ms));
+  r.add("sgemm_gflops", gflop / median(sgemm_ms) * 1e3);
+  return r;
+}
+
+// ---- mha: self-attention forward + backward of sum(output) ----
+Result mha(const Settings& s) {
+  nn::MultiHeadAttention attn(256, 8, 0.0, true, std::nullopt, std::nullopt, /*batch_first=*/true);
+  Tensor x = randn({16, 128, 256});
+  Result r;
+  add_times(r, time_ms(
+                   [&] {
+                     attn.zero_grad();
+                     sum(attn.forward(x, x, x, {}, /*need_weights=*/false).output).backward();
+                   },
+                   s));
+  return r;
+}
+
+// ---- text: Transformer text classifier ----
+struct TextClassifier : nn::Module {
+  std::shared_ptr<nn::Embedding> tokens;
+  std::shared_ptr<nn::LearnedPositionalEncoding> positions;
+  std::shared_ptr<nn::TransformerEncoder> encoder;
+  std::shared_ptr<nn::Linear> head;
+
+  TextClassifier() : Module("TextClassifier") {
+    tokens = register_module("tokens", std::make_shared<nn::Embedding>(20000, 128));
+    positions = register_module("positions", std::make_shared<nn::LearnedPositionalEncoding>(256, 128, 0.0, true));
+    nn::TransformerEncoderLayerOptions layer{
+        .d_model = 128, .nhead = 4, .dim_feedforward = 512, .dropout = 0.1, .batch_first = true};
+    encoder = register_module("encoder", std::make_shared<nn::TransformerEncoder>(layer, 2));
+    head = register_module("head", std::make_shared<nn::Linear>(128, 2));
+  }
+  Tensor forward(const Tensor& ids) override {  // (B, T) int64 -> (B, 2)
+    Tensor h = encoder->forward(positions->forward(tokens->forward(ids)));
+    return head->forward(mean(h, {1}));
+  }
+};
+
+struct TextData {
+  Tensor ids = randint(0, 20000, {32, 256});
+  Tensor labels = randint(0, 2, {32});
+};
+
+Result text(const Settings& s) {
+  TextClassifier model;
+  optim::AdamW opt(model.parameters(), {.lr = 1e-3});
+  TextData data;
+  Result r;
+  add_times(r, time_ms(training_step(model, opt, data.ids, data.labels), s));
+  return r;
+}
+
+// ---- memory: peak resident set of a process running 20 text steps ----
+Result memory(const Settings&) {
+  const double baseline = status_mib("VmRSS");
+  TextClassifier model;
+  optim::AdamW opt(model.parameters(), {.lr = 1e-3});
+  TextData data;
+  auto ms = time_ms(training_step(model, opt, data.ids, data.labels), {.iters = 20, .warmup = 0});
+  Result r;
+  add_times(r, ms);
+  r.add("peak_rss_mib", status_mib("VmHWM"));
+  r.add("baseline_rss_mib", baseline);
+  return r;
+}
+
+// ---- cnn: small CNN on Fashion-MNIST-shaped input ----
+struct SmallCnn : nn::Module {
+  std::shared_ptr<nn::Conv2d> conv1, conv2;
+  std::shared_ptr<nn::MaxPool2d> pool;
+  std::shared_ptr<nn::Linear> fc1, fc2;
+
+  SmallCnn() : Module("SmallCnn") {
+    conv1 = register_module("conv1", std::make_shared<nn::Conv2d>(1, 32, 3));
+    conv2 = register_module("conv2", std::make_shared<nn::Conv2d>(32, 64, 3));
+    pool = register_module("pool", std::make_shared<nn::MaxPool2d>(2));
+    fc1 = register_module("fc1", std::make_shared<nn::Linear>(1600, 128));
+    fc2 = register_module("fc2", std::make_shared<nn::Linear>(128, 10));
+  }
+  Tensor forward(const Tensor& x) override {  // (B, 1, 28, 28) -> (B, 10)
+    Tensor h = pool->forward(relu(conv1->forward(x)));
+    h = pool->forward(relu(conv2->forward(h)));
+    return fc2->forward(relu(fc1->forward(h.flatten(1))));
+  }
+};
+
+Result cnn(const Settings& s) {
+  SmallCnn model;
+  optim::AdamW opt(model.parameters(), {.lr = 1e-3});
+  Tensor x = randn({64, 1, 28, 28}), y = randint(0, 10, {64});
+  Result r;
+  add_times(r, time_ms(training_step(model, opt, x, y), s));
+  return r;
+}
+
+// ---- lstm: LSTM with linear-score attention pooling on EEG-shaped input ----
+struct LstmClassifier : nn::Module {
+  std::shared_ptr<nn::LSTM> lstm;
+  std::shared_ptr<nn::AdditiveAttentionPooling> pool;
+  std::shared_ptr<nn::Linear> head;
+
+  LstmClassifier() : Module("LstmClassifier") {
+    lstm = register_module("lstm", std::make_shared<nn::LSTM>(16, 64, 1, true, /*batch_first=*/true));
+    pool = register_module("pool", std::make_shared<nn::AdditiveAttentionPooling>(64, 0));
+    head = register_module("head", std::make_shared<nn::Linear>(64, 2));
+  }
+  Tensor forward(const Tensor& x) override {  // (B, T, 16) -> (B, 2)
+    return head->forward(pool->forward(lstm->forward(x)));
+  }
+};
+
+Result lstm(const Settings& s) {
+  LstmClassifier model;
+  optim::AdamW opt(model.parameters(), {.lr = 1e-3});
+  Tensor x = randn({32, 256, 16}), y = randint(0, 2, {32});
+  Result r;
+  add_times(r, time_ms(training_step(model, opt, x, y), s));
+  return r;
+}
+
+// ---- overhead: 1000 chained scalar additions on a 16-element tensor, then backward ----
+Result overhead(const Settings& s) {
+  Result r;
+  add_times(r, time_ms(
+                   [] {
+                     Tensor x = zeros({16}).requires_grad_();
+                     Tensor y = x;
+                     for (int i = 0; i < 1000; ++i) y = y + 1.0;
+                     sum(y).backward();
+                   },
+                   s));
+  return r;
+}
+
+const std::map<std::string, std::function<Result(const Settings&)>>& workloads() {
+  static const std::map<std::string, std::function<Result(const Settings&)>> all{
+      {"gemm", gemm}, {"mha", mha},         {"text", text},         {"cnn", cnn},
+      {"lstm", lstm}, {"overhead", overhead}, {"memory", memory}};
+  return all;
+}
+
+int positive_int(const std::string& flag, const std::string& value, int minimum) {
+  size_t used = 0;
+  int n = 0;
+  try {
+    n = std::stoi(value, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  HEED_CHECK(used == value.size() && n >= minimum, "heed-bench: {} wants an integer >= {}, got '{}'", flag, minimum,
+             value);
+  return n;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    std::vector<std::string> names;
+    for (const auto& [name, _] : workloads()) names.push_back(name);
+    HEED_CHECK(!args.empty(), "usage: heed-bench <{}> [--threads N] [--iters N] [--warmup N]", fmt::join(names, "|"));
+    const std::string name = args[0];
+    auto it = workloads().find(name);
+    HEED_CHECK(it != workloads().end(), "heed-bench: unknown workload '{}' (one of {})", name, fmt::join(names, ", "));
+    Settings settings;
+    int threads = 2;
+    for (size_t i = 1; i < args.size(); i += 2) {
+      HEED_CHECK(i + 1 < args.size(), "heed-bench: {} needs a value", args[i]);
+      if (args[i] == "--threads") threads = positive_int(args[i], args[i + 1], 1);
+      else if (args[i] == "--iters") settings.iters = positive_int(args[i], args[i + 1], 1);
+      else if (args[i] == "--warmup") settings.warmup = positive_int(args[i], args[i + 1], 0);
+      else HEED_FAIL("heed-bench: unknown option '{}'", args[i]);
+    }
+    set_num_threads(threads);
+    manual_seed(0);
+    Result r;
+    r.add("workload", name);
+    r.add("framework", "heed");
+    r.add("threads", threads);
+    r.extend(it->second(settings));
+    fmt::print("{}\n", r.json());
+    return 0;
+  } catch (const Error& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return 2;
+  }
+}
