@@ -5,6 +5,7 @@
 #include "tensor/cpu/fused.h"
 
 #include <cblas.h>
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -56,32 +57,52 @@ class SerialBlas {
   int saved_;
 };
 
-// Random words of the Philox stream for counters c0 … c0+n−1 (4 each, as philox::draw gives
-// them), a lane per counter so the rounds vectorise; built for AVX-512 and AVX2 as well.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void philox_words(uint64_t seed, uint64_t c0, int n,
-                                                                            uint32_t* words) {
-  constexpr int kLanes = 16;
-  for (int base = 0; base < n; base += kLanes) {
-    uint32_t x0[kLanes], x1[kLanes], x2[kLanes], x3[kLanes];
-    const int lanes = std::min(kLanes, n - base);
-    for (int l = 0; l < kLanes; ++l) {
-      const uint64_t c = c0 + static_cast<uint64_t>(base + l);
-      x0[l] = static_cast<uint32_t>(c), x1[l] = static_cast<uint32_t>(c >> 32), x2[l] = 0, x3[l] = 0;
-    }
-    uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);
-    for (int round = 0; round < 10; ++round) {
-      for (int l = 0; l < kLanes; ++l) {
-        const uint64_t p0 = static_cast<uint64_t>(0xD2511F53u) * x0[l], p1 = static_cast<uint64_t>(0xCD9E8D57u) * x2[l];
-        const uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ x1[l] ^ k0, n2 = static_cast<uint32_t>(p0 >> 32) ^ x3[l] ^ k1;
-        x1[l] = static_cast<uint32_t>(p1), x3[l] = static_cast<uint32_t>(p0), x0[l] = n0, x2[l] = n2;
-      }
-      k0 += 0x9E3779B9u;
-      k1 += 0xBB67AE85u;
-    }
-    for (int l = 0; l < lanes; ++l) {
-      uint32_t* w = words + 4 * (base + l);
-      w[0] = x0[l], w[1] = x1[l], w[2] = x2[l], w[3] = x3[l];
-    }
+// Random words of the Philox stream for counters c0 … c0+n−1 (4 each, exactly as philox::draw
+// gives them). Vectorised with one counter per 64-bit lane where the CPU has AVX-512 or AVX2.
+// (The intrinsics headers trip GCC's -Wmaybe-uninitialized through _mm512_undefined_epi32.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define HEED_PHILOX_LANES(NAME, TARGET, V, LANES, SET1, SETR, ADD, AND, SRLI, XOR, MUL, STORE)              \
+  struct NAME {                                                                                          \
+    __attribute__((target(TARGET))) static void run(uint64_t seed, uint64_t c0, int n, uint32_t* words) { \
+      const V low = SET1(0xFFFFFFFFll), m0 = SET1(0xD2511F53ll), m1 = SET1(0xCD9E8D57ll);                \
+      alignas(64) uint64_t out[4][LANES];                                                                \
+      for (int base = 0; base < n; base += LANES) {                                                      \
+        const V c = ADD(SET1(static_cast<long long>(c0 + static_cast<uint64_t>(base))), SETR);           \
+        V x0 = AND(c, low), x1 = SRLI(c, 32), x2 = SET1(0), x3 = SET1(0);                                \
+        uint32_t k0 = static_cast<uint32_t>(seed), k1 = static_cast<uint32_t>(seed >> 32);               \
+        for (int round = 0; round < 10; ++round) {                                                       \
+          const V p0 = MUL(x0, m0), p1 = MUL(x2, m1);                                                    \
+          const V n0 = XOR(XOR(SRLI(p1, 32), x1), SET1(k0)), n2 = XOR(XOR(SRLI(p0, 32), x3), SET1(k1));  \
+          x1 = AND(p1, low), x3 = AND(p0, low), x0 = n0, x2 = n2;                                        \
+          k0 += 0x9E3779B9u;                                                                             \
+          k1 += 0xBB67AE85u;                                                                             \
+        }                                                                                                \
+        STORE(reinterpret_cast<V*>(out[0]), x0);                                                         \
+        STORE(reinterpret_cast<V*>(out[1]), x1);                                                         \
+        STORE(reinterpret_cast<V*>(out[2]), x2);                                                         \
+        STORE(reinterpret_cast<V*>(out[3]), x3);                                                         \
+        for (int l = 0; l < LANES && base + l < n; ++l)                                                  \
+          for (int w = 0; w < 4; ++w) words[4 * (base + l) + w] = static_cast<uint32_t>(out[w][l]);      \
+      }                                                                                                  \
+    }                                                                                                    \
+  };
+
+HEED_PHILOX_LANES(PhiloxAvx512, "avx512f", __m512i, 8, _mm512_set1_epi64, _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7),
+                  _mm512_add_epi64, _mm512_and_si512, _mm512_srli_epi64, _mm512_xor_si512, _mm512_mul_epu32,
+                  _mm512_store_si512)
+HEED_PHILOX_LANES(PhiloxAvx2, "avx2", __m256i, 4, _mm256_set1_epi64x, _mm256_setr_epi64x(0, 1, 2, 3), _mm256_add_epi64,
+                  _mm256_and_si256, _mm256_srli_epi64, _mm256_xor_si256, _mm256_mul_epu32, _mm256_store_si256)
+#undef HEED_PHILOX_LANES
+#pragma GCC diagnostic pop
+
+void philox_words(uint64_t seed, uint64_t c0, int n, uint32_t* words) {
+  static const int isa = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+  if (isa == 2) return PhiloxAvx512::run(seed, c0, n, words);
+  if (isa == 1) return PhiloxAvx2::run(seed, c0, n, words);
+  for (int j = 0; j < n; ++j) {
+    const philox::U32x4 r = philox::draw(c0 + static_cast<uint64_t>(j), seed);
+    for (int w = 0; w < 4; ++w) words[4 * j + w] = r.v[w];
   }
 }
 
