@@ -82,6 +82,15 @@ class Backend {
   // dx (R,C) and, when defined, dweight and dbias (C) from dy (R,C), all contiguous.
   virtual void layer_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& mean, const Tensor& rstd,
                                    const Tensor& dy, const Tensor& dx, const Tensor& dweight, const Tensor& dbias);
+  // One LSTM step after the GEMMs: gates (B,4N) holds the pre-activations i, f, g, o and is
+  // overwritten with σ(i), σ(f), tanh(g), σ(o); c_next = σf·c + σi·tanh g, tanh_c = tanh(c_next),
+  // h_next = σo·tanh_c. All contiguous.
+  virtual void lstm_cell_forward(const Tensor& gates, const Tensor& c, const Tensor& c_next, const Tensor& tanh_c,
+                                 const Tensor& h_next);
+  // From the saved activations and the gradients at h_next and c_next: dgates (B,4N), the
+  // gradient at the pre-activations, and dc (B,N), the gradient at c.
+  virtual void lstm_cell_backward(const Tensor& gates, const Tensor& c, const Tensor& tanh_c, const Tensor& dh_next,
+                                  const Tensor& dc_next, const Tensor& dgates, const Tensor& dc);
   // probs (B,H,T,S), contiguous: the softmax weights before dropout (a fully masked row is all
   // zeros); out (B,H,T,Dv), unit stride in the last dim.
   virtual void attention_forward(const AttentionArgs& args, const Tensor& probs, const Tensor& out);

@@ -38,6 +38,13 @@ void Backend::layer_norm_backward(const Tensor&, const Tensor&, const Tensor&, c
                                   const Tensor&, const Tensor&, const Tensor&) {
   HEED_FAIL("layer_norm: backend {} has no fused kernel", name());
 }
+void Backend::lstm_cell_forward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&) {
+  HEED_FAIL("lstm_step: backend {} has no fused kernel", name());
+}
+void Backend::lstm_cell_backward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                                 const Tensor&, const Tensor&) {
+  HEED_FAIL("lstm_step: backend {} has no fused kernel", name());
+}
 void Backend::attention_forward(const AttentionArgs&, const Tensor&, const Tensor&) {
   HEED_FAIL("scaled_dot_product_attention: backend {} has no fused kernel", name());
 }

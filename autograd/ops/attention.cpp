@@ -273,12 +273,59 @@ Tensor project(const Tensor& x, const Tensor& w, const Tensor& b) {
 }
 }  // namespace
 
-LstmState lstm_step(const Tensor& x_proj, const Tensor& h, const Tensor& c, const Tensor& w_hh) {
-  check_cell("lstm_step", 4, x_proj, h, w_hh);
-  HEED_CHECK(c.shape() == h.shape(), "lstm_step: c has shape {}, h has {}", c.shape(), h.shape());
+namespace {
+LstmState lstm_step_composed(const Tensor& x_proj, const Tensor& h, const Tensor& c, const Tensor& w_hh) {
   std::vector<Tensor> gates = split_gates(x_proj + matmul(h, w_hh.t()), 4, 1);  // i, f, g, o: (B,N) each
   Tensor c_next = sigmoid(gates[1]) * c + sigmoid(gates[0]) * tanh(gates[2]);
   Tensor h_next = sigmoid(gates[3]) * tanh(c_next);
+  return {h_next, c_next};
+}
+
+// The gradients of an LSTM step as differentiable ops (for create_graph):
+//   dc' = dc_next + dh·σo·(1 − tanh²c'),  gates' gradients through σ and tanh,
+//   dx_proj = dgates, dh = dgates·W_hh, dW_hh = dgatesᵀ·h, dc = dc'·σf.
+autograd::Grads lstm_step_grads(const Tensor& x_proj, const Tensor& h, const Tensor& c, const Tensor& w_hh,
+                                const Tensor& dh_next, const Tensor& dc_next) {
+  std::vector<Tensor> pre = split_gates(x_proj + matmul(h, w_hh.t()), 4, 1);
+  Tensor i = sigmoid(pre[0]), f = sigmoid(pre[1]), g = tanh(pre[2]), o = sigmoid(pre[3]);
+  Tensor t = tanh(f * c + i * g);
+  Tensor dct = dc_next + dh_next * o * (1.0 - t * t);
+  Tensor dgates = cat({dct * g * i * (1.0 - i), dct * c * f * (1.0 - f), dct * i * (1.0 - g * g),
+                       dh_next * t * o * (1.0 - o)},
+                      1);
+  return {dgates, matmul(dgates, w_hh), dct * f, matmul(dgates.t(), h)};
+}
+}  // namespace
+
+LstmState lstm_step(const Tensor& x_proj, const Tensor& h, const Tensor& c, const Tensor& w_hh) {
+  check_cell("lstm_step", 4, x_proj, h, w_hh);
+  HEED_CHECK(c.shape() == h.shape(), "lstm_step: c has shape {}, h has {}", c.shape(), h.shape());
+  Backend& be = backend_for(x_proj.device());
+  const DType dt = x_proj.dtype();
+  const bool fused = be.has_fused() && (dt == DType::Float32 || dt == DType::Float64) && h.dtype() == dt &&
+                     c.dtype() == dt && w_hh.dtype() == dt;
+  if (!fused) return lstm_step_composed(x_proj, h, c, w_hh);
+  const int64_t B = h.size(0), N = h.size(1);
+  // gates = x_proj + h·W_hhᵀ, then the activations in one pass (overwriting gates).
+  Tensor gates = raw::contiguous(raw::binary(BinaryOp::Add, x_proj, raw::matmul(h, raw::transpose(w_hh, 0, 1))));
+  Tensor cc = raw::contiguous(c);
+  Tensor c_next = raw::empty({B, N}, dt, c.device()), tanh_c = raw::empty({B, N}, dt, c.device()),
+         h_next = raw::empty({B, N}, dt, c.device());
+  if (B * N > 0) be.lstm_cell_forward(gates, cc, c_next, tanh_c, h_next);
+  if (auto node = autograd::make_node("lstm_step", {x_proj, h, c, w_hh}, {h_next, c_next})) {
+    node->backward = [x_proj, h, c, cc, w_hh, gates, tanh_c](const autograd::Grads& g) {
+      if (autograd::grad_mode_enabled()) return lstm_step_grads(x_proj, h, c, w_hh, g[0], g[1]);
+      Tensor dgates = raw::empty(gates.shape(), gates.dtype(), gates.device());
+      Tensor dc = raw::empty(c.shape(), c.dtype(), c.device());
+      if (dc.numel() > 0)
+        backend_for(c.device())
+            .lstm_cell_backward(gates, cc, tanh_c, raw::contiguous(g[0]), raw::contiguous(g[1]), dgates, dc);
+      else
+        dgates = raw::fill_like(dgates, 0), dc = raw::fill_like(dc, 0);
+      return autograd::Grads{dgates, raw::matmul(dgates, w_hh), dc,
+                             raw::matmul(raw::transpose(dgates, 0, 1), h.detach())};
+    };
+  }
   return {h_next, c_next};
 }
 

@@ -430,6 +430,14 @@ class CpuBackend final : public Backend {
                            const Tensor& dy, const Tensor& dx, const Tensor& dweight, const Tensor& dbias) override {
     cpu::layer_norm_backward(x, weight, mean, rstd, dy, dx, dweight, dbias);
   }
+  void lstm_cell_forward(const Tensor& gates, const Tensor& c, const Tensor& c_next, const Tensor& tanh_c,
+                         const Tensor& h_next) override {
+    cpu::lstm_cell_forward(gates, c, c_next, tanh_c, h_next);
+  }
+  void lstm_cell_backward(const Tensor& gates, const Tensor& c, const Tensor& tanh_c, const Tensor& dh_next,
+                          const Tensor& dc_next, const Tensor& dgates, const Tensor& dc) override {
+    cpu::lstm_cell_backward(gates, c, tanh_c, dh_next, dc_next, dgates, dc);
+  }
   void attention_forward(const AttentionArgs& args, const Tensor& probs, const Tensor& out) override {
     cpu::attention_forward(args, probs, out);
   }

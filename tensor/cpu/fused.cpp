@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tensor/cpu/loops.h"
+#include "tensor/functors.h"
 #include "tensor/philox.h"
 
 namespace heed::cpu {
@@ -237,6 +238,53 @@ void layer_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& me
         double acc = 0;
         for (int t = 0; t < threads; ++t) acc += (*parts)[static_cast<size_t>(t * C + c)];
         po[c] = static_cast<T>(acc);
+      }
+    }
+  });
+}
+
+void lstm_cell_forward(const Tensor& gates, const Tensor& c, const Tensor& c_next, const Tensor& tanh_c,
+                       const Tensor& h_next) {
+  const int64_t B = c.size(0), N = c.size(1);
+  dispatch_float(c.dtype(), "lstm_step", [&](auto tag) {
+    using T = decltype(tag);
+    T* a = gates.data_ptr<T>();
+    const T* pc = c.data_ptr<T>();
+    T *pcn = c_next.data_ptr<T>(), *pt = tanh_c.data_ptr<T>(), *ph = h_next.data_ptr<T>();
+    const fn::Sigmoid sigmoid;
+    const fn::Tanh tanh_;
+#pragma omp parallel for if (B * N >= kParallelGrain / 8)
+    for (int64_t b = 0; b < B; ++b) {
+      T *i = a + b * 4 * N, *f = i + N, *g = f + N, *o = g + N;
+      for (int64_t n = 0; n < N; ++n) {
+        i[n] = sigmoid(i[n]), f[n] = sigmoid(f[n]), g[n] = tanh_(g[n]), o[n] = sigmoid(o[n]);
+        const T cn = f[n] * pc[b * N + n] + i[n] * g[n], t = tanh_(cn);
+        pcn[b * N + n] = cn, pt[b * N + n] = t, ph[b * N + n] = o[n] * t;
+      }
+    }
+  });
+}
+
+void lstm_cell_backward(const Tensor& gates, const Tensor& c, const Tensor& tanh_c, const Tensor& dh_next,
+                        const Tensor& dc_next, const Tensor& dgates, const Tensor& dc) {
+  const int64_t B = c.size(0), N = c.size(1);
+  dispatch_float(c.dtype(), "lstm_step", [&](auto tag) {
+    using T = decltype(tag);
+    const T *a = gates.data_ptr<T>(), *pc = c.data_ptr<T>(), *pt = tanh_c.data_ptr<T>(), *dh = dh_next.data_ptr<T>(),
+            *dcn = dc_next.data_ptr<T>();
+    T *dg = dgates.data_ptr<T>(), *pdc = dc.data_ptr<T>();
+#pragma omp parallel for if (B * N >= kParallelGrain / 8)
+    for (int64_t b = 0; b < B; ++b) {
+      const T *i = a + b * 4 * N, *f = i + N, *g = f + N, *o = g + N;
+      T *di = dg + b * 4 * N, *df = di + N, *dgg = df + N, *d_o = dgg + N;
+      for (int64_t n = 0; n < N; ++n) {
+        const int64_t k = b * N + n;
+        const T t = pt[k], dct = dcn[k] + dh[k] * o[n] * (T(1) - t * t);
+        d_o[n] = dh[k] * t * o[n] * (T(1) - o[n]);
+        di[n] = dct * g[n] * i[n] * (T(1) - i[n]);
+        df[n] = dct * pc[k] * f[n] * (T(1) - f[n]);
+        dgg[n] = dct * i[n] * (T(1) - g[n] * g[n]);
+        pdc[k] = dct * f[n];
       }
     }
   });
