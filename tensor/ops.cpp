@@ -245,6 +245,13 @@ void copy_(const Tensor& dst, const Tensor& src) {
   be(dst).copy(expand(src, dst.shape()), dst);
 }
 
+void binary_(BinaryOp op, const Tensor& dst, const Tensor& src) {
+  check_same_device(dst, src, "binary_");
+  HEED_CHECK(dst.dtype() == src.dtype(), "{}_: dtypes differ: {} and {}", op_name(op), dst.dtype(), src.dtype());
+  HEED_CHECK(!result_is_bool(op), "{}_: a comparison has no in-place form", op_name(op));
+  be(dst).binary(op, dst, expand(src, dst.shape()), dst);  // elementwise: out may alias x exactly
+}
+
 Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
   HEED_CHECK(!xs.empty(), "cat: expected at least one tensor");
   const Tensor& first = xs[0];

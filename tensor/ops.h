@@ -35,6 +35,8 @@ Tensor clone(const Tensor& x);
 Tensor to_dtype(const Tensor& x, DType dtype);
 Tensor to_device(const Tensor& x, Device device);
 void copy_(const Tensor& dst, const Tensor& src);  // src broadcast to dst's shape, dtype converted
+// dst = op(dst, src) in place, src broadcast to dst's shape; same dtype, no new memory.
+void binary_(BinaryOp op, const Tensor& dst, const Tensor& src);
 Tensor cat(const std::vector<Tensor>& xs, int64_t dim);
 
 // ---- elementwise ----

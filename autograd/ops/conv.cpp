@@ -104,7 +104,7 @@ Tensor col2im_raw(const Tensor& cols, const Window& w) {
       const int64_t first = padded.offset() + i * w.dilation.h * Wp + j * w.dilation.w;
       Tensor dst = raw::as_strided(padded, {N, C, w.OH, w.OW}, at_offset_strides, first);  // (N, C, OH, OW)
       Tensor src = raw::select(raw::select(cols6, 2, i), 2, j);                            // (N, C, OH, OW)
-      raw::copy_(dst, raw::binary(BinaryOp::Add, dst, src));
+      raw::binary_(BinaryOp::Add, dst, src);
     }
   if (w.padding.h == 0 && w.padding.w == 0) return padded;
   return raw::slice(raw::slice(padded, 2, w.padding.h, w.padding.h + w.H, 1), 3, w.padding.w, w.padding.w + w.W, 1);
