@@ -126,6 +126,12 @@ void dropout_keep(uint64_t seed, uint64_t offset, uint64_t begin, int64_t n, dou
   }
 }
 
+// The (T,·) matrix of head (b, h) in a (B,H,T,·) tensor whose data starts at `base`.
+template <class T>
+T* head_of(T* base, const Tensor& t, int64_t b, int64_t h) {
+  return base + b * t.stride(0) + h * t.stride(1);
+}
+
 // Element (b,h,t,s) of a tensor expanded to (B,H,T,S).
 template <class T>
 struct Bhts {
@@ -313,9 +319,9 @@ void attention_forward(const AttentionArgs& a, const Tensor& probs, const Tensor
 #pragma omp for schedule(static)
       for (int64_t bh = 0; bh < B * H; ++bh) {
         const int64_t b = bh / H, h = bh % H;
-        const T* qb = q + b * a.q.stride(0) + h * a.q.stride(1);
-        const T* kb = k + b * a.k.stride(0) + h * a.k.stride(1);
-        const T* vb = v + b * a.v.stride(0) + h * a.v.stride(1);
+        const T* qb = head_of(q, a.q, b, h);
+        const T* kb = head_of(k, a.k, b, h);
+        const T* vb = head_of(v, a.v, b, h);
         T* pb = P + bh * T_ * S;
         gemm(false, true, T_, S, D, static_cast<T>(a.scale), qb, a.q.stride(2), kb, a.k.stride(2), T(0), pb, S);
         for (int64_t t = 0; t < T_; ++t) {
@@ -351,7 +357,7 @@ void attention_forward(const AttentionArgs& a, const Tensor& probs, const Tensor
           for (int64_t j = 0; j < T_ * S; ++j) dropped[j] = pb[j] * (keep[j] ? kept_scale : T(0));
           weights = dropped.data();
         }
-        T* ob = o + b * out.stride(0) + h * out.stride(1);
+        T* ob = head_of(o, out, b, h);
         gemm(false, false, T_, Dv, S, T(1), weights, S, vb, a.v.stride(2), T(0), ob, out.stride(2));
       }
     }
@@ -380,10 +386,10 @@ void attention_backward(const AttentionArgs& a, const Tensor& probs, const Tenso
 #pragma omp for schedule(static)
       for (int64_t bh = 0; bh < B * H; ++bh) {
         const int64_t b = bh / H, h = bh % H;
-        const T* qb = q + b * a.q.stride(0) + h * a.q.stride(1);
-        const T* kb = k + b * a.k.stride(0) + h * a.k.stride(1);
-        const T* vb = v + b * a.v.stride(0) + h * a.v.stride(1);
-        const T* dob = dO + b * dout.stride(0) + h * dout.stride(1);
+        const T* qb = head_of(q, a.q, b, h);
+        const T* kb = head_of(k, a.k, b, h);
+        const T* vb = head_of(v, a.v, b, h);
+        const T* dob = head_of(dO, dout, b, h);
         const T* pb = P + bh * T_ * S;
         const T* weights = pb;  // the weights applied to v, after dropout
         if (drop) {
@@ -396,7 +402,7 @@ void attention_backward(const AttentionArgs& a, const Tensor& probs, const Tenso
         }
         // dV = weightsᵀ·dO;  dweights = dO·Vᵀ
         gemm(true, false, S, Dv, T_, T(1), weights, S, dob, dout.stride(2), T(0),
-             dV + b * dv.stride(0) + h * dv.stride(1), dv.stride(2));
+             head_of(dV, dv, b, h), dv.stride(2));
         gemm(false, true, T_, S, Dv, T(1), dob, dout.stride(2), vb, a.v.stride(2), T(0), dS.data(), S);
         // Through dropout and softmax: dscores = P ⊙ (dP − Σ_s P·dP)
         for (int64_t t = 0; t < T_; ++t) {
@@ -412,9 +418,9 @@ void attention_backward(const AttentionArgs& a, const Tensor& probs, const Tenso
         }
         // dQ = scale·dscores·K;  dK = scale·dscoresᵀ·Q
         gemm(false, false, T_, D, S, scale, dS.data(), S, kb, a.k.stride(2), T(0),
-             dQ + b * dq.stride(0) + h * dq.stride(1), dq.stride(2));
+             head_of(dQ, dq, b, h), dq.stride(2));
         gemm(true, false, S, D, T_, scale, dS.data(), S, qb, a.q.stride(2), T(0),
-             dK + b * dk.stride(0) + h * dk.stride(1), dk.stride(2));
+             head_of(dK, dk, b, h), dk.stride(2));
       }
     }
   });
