@@ -27,3 +27,9 @@
 #include "nn/nn.h"
 
 #include "optim/optim.h"
+
+#include "datasets/dataset.h"
+#include "datasets/split.h"
+#include "datasets/text_clean.h"
+#include "datasets/text_corpus.h"
+#include "datasets/tokenizer.h"

@@ -55,5 +55,11 @@ int main() {
   } catch (const Error& e) {
     expect(std::string(e.what()).find("reshape") != std::string::npos, "a bad reshape throws heed::Error");
   }
+  // datasets: a tokenizer trained, a batch encoded with padding.
+  data::WordTokenizer tok = data::WordTokenizer::train({"the cat sat", "the dog sat"}, {.min_frequency = 1});
+  data::BatchEncoding enc = data::encode_batch(tok, {"the cat", "the dog sat down"}, 8);
+  expect(enc.ids.shape() == Shape({2, 5}) && enc.padding_mask.shape() == Shape({2, 5}),
+         "encode_batch pads to the longest text");
+
   return failures == 0 ? 0 : 1;
 }
