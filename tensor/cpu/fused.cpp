@@ -61,8 +61,10 @@ class SerialBlas {
 // Random words of the Philox stream for counters c0 … c0+n−1 (4 each, exactly as philox::draw
 // gives them). Vectorised with one counter per 64-bit lane where the CPU has AVX-512 or AVX2.
 // (The intrinsics headers trip GCC's -Wmaybe-uninitialized through _mm512_undefined_epi32.)
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #define HEED_PHILOX_LANES(NAME, TARGET, V, LANES, SET1, SETR, ADD, AND, SRLI, XOR, MUL, STORE)              \
   struct NAME {                                                                                          \
     __attribute__((target(TARGET))) static void run(uint64_t seed, uint64_t c0, int n, uint32_t* words) { \
@@ -95,7 +97,9 @@ HEED_PHILOX_LANES(PhiloxAvx512, "avx512f", __m512i, 8, _mm512_set1_epi64, _mm512
 HEED_PHILOX_LANES(PhiloxAvx2, "avx2", __m256i, 4, _mm256_set1_epi64x, _mm256_setr_epi64x(0, 1, 2, 3), _mm256_add_epi64,
                   _mm256_and_si256, _mm256_srli_epi64, _mm256_xor_si256, _mm256_mul_epu32, _mm256_store_si256)
 #undef HEED_PHILOX_LANES
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 void philox_words(uint64_t seed, uint64_t c0, int n, uint32_t* words) {
   static const int isa = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
