@@ -28,6 +28,7 @@ namespace {
 struct Settings {
   int iters = 10;
   int warmup = 3;
+  int threads = 2;
 };
 
 // One JSON object, fields in insertion order.
@@ -107,9 +108,13 @@ Result gemm(const Settings& s) {
   Tensor a = randn({n, n}), b = randn({n, n});
   std::vector<float> c(static_cast<size_t>(n) * n);
   const double gflop = 2.0 * n * n * n / 1e9;
+  // Raw OpenBLAS with its own threads (heed keeps OpenBLAS single-threaded and splits GEMMs
+  // across its OpenMP threads itself).
   auto sgemm = [&] {
+    openblas_set_num_threads(s.threads);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.f, a.data_ptr<float>(), n, b.data_ptr<float>(),
                 n, 0.f, c.data(), n);
+    openblas_set_num_threads(1);
   };
   // Alternately, so that load from other processes hits both alike.
   std::vector<double> sgemm_ms, heed_ms;
@@ -290,14 +295,14 @@ int main(int argc, char** argv) {
     auto it = workloads().find(name);
     HEED_CHECK(it != workloads().end(), "heed-bench: unknown workload '{}' (one of {})", name, fmt::join(names, ", "));
     Settings settings;
-    int threads = 2;
     for (size_t i = 1; i < args.size(); i += 2) {
       HEED_CHECK(i + 1 < args.size(), "heed-bench: {} needs a value", args[i]);
-      if (args[i] == "--threads") threads = positive_int(args[i], args[i + 1], 1);
+      if (args[i] == "--threads") settings.threads = positive_int(args[i], args[i + 1], 1);
       else if (args[i] == "--iters") settings.iters = positive_int(args[i], args[i + 1], 1);
       else if (args[i] == "--warmup") settings.warmup = positive_int(args[i], args[i + 1], 0);
       else HEED_FAIL("heed-bench: unknown option '{}'", args[i]);
     }
+    const int threads = settings.threads;
     set_num_threads(threads);
     manual_seed(0);
     Result r;

@@ -80,8 +80,13 @@ struct Reducer {
   }
 };
 
+// Multiply-adds below which a GEMM is not split into blocks across threads, and below which a
+// whole batch of GEMMs stays on one thread.
+constexpr int64_t kSplitGemm = int64_t{1} << 21, kParallelGemm = int64_t{1} << 18;
+
 class CpuBackend final : public Backend {
  public:
+  CpuBackend() { openblas_set_num_threads(1); }  // heed's OpenMP threads split GEMMs (gemm below)
   const char* name() const override { return "cpu"; }
 
   void* allocate(size_t nbytes) override { return allocator_.allocate(nbytes); }
@@ -294,14 +299,29 @@ class CpuBackend final : public Backend {
       auto [ta, lda] = blas_layout(A);
       auto [tb, ldb] = blas_layout(B);
       const int64_t esz = sizeof(T);
-      for (int64_t i = 0; i < batch; ++i) {
-        const T* pa = reinterpret_cast<const T*>(static_cast<char*>(A.raw_data()) + i * A.strides()[0] * esz);
-        const T* pb = reinterpret_cast<const T*>(static_cast<char*>(B.raw_data()) + i * B.strides()[0] * esz);
-        T* pc = out.data_ptr<T>() + i * M * N;
+      // heed's OpenMP threads split the work and OpenBLAS runs single-threaded inside each
+      // part (see set_num_threads): one thread pool, no BLAS threads spinning beside ours.
+      // Many products: one per thread. Few large ones: each split into row (or column) blocks.
+      const int threads = omp_get_max_threads();
+      const bool split_rows = M >= N;
+      const int64_t blocks =
+          !std::is_floating_point_v<T> || batch >= threads || M * N * K < kSplitGemm ? 1 : std::min<int64_t>(threads, split_rows ? M : N);
+      const int64_t tasks = batch * blocks;
+#pragma omp parallel for schedule(static) if (tasks > 1 && batch * M * N * K >= kParallelGemm)
+      for (int64_t task = 0; task < tasks; ++task) {
+        const int64_t i = task / blocks, blk = task % blocks;
+        const int64_t len = split_rows ? M : N, lo = len * blk / blocks, hi = len * (blk + 1) / blocks;
+        const int64_t m = split_rows ? hi - lo : M, n = split_rows ? N : hi - lo;
+        // The block's first element in op(A) (rows lo…) or op(B) (columns lo…), and in C.
+        const int64_t a_shift = split_rows ? (ta == CblasNoTrans ? lo * lda : lo) : 0;
+        const int64_t b_shift = split_rows ? 0 : (tb == CblasNoTrans ? lo : lo * ldb);
+        const T* pa = reinterpret_cast<const T*>(static_cast<char*>(A.raw_data()) + i * A.strides()[0] * esz) + a_shift;
+        const T* pb = reinterpret_cast<const T*>(static_cast<char*>(B.raw_data()) + i * B.strides()[0] * esz) + b_shift;
+        T* pc = out.data_ptr<T>() + i * M * N + (split_rows ? lo * N : lo);
         if constexpr (std::is_same_v<T, float>) {
-          cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, 1.f, pa, lda, pb, ldb, 0.f, pc, N);
+          cblas_sgemm(CblasRowMajor, ta, tb, m, n, K, 1.f, pa, lda, pb, ldb, 0.f, pc, N);
         } else if constexpr (std::is_same_v<T, double>) {
-          cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, 1.0, pa, lda, pb, ldb, 0.0, pc, N);
+          cblas_dgemm(CblasRowMajor, ta, tb, m, n, K, 1.0, pa, lda, pb, ldb, 0.0, pc, N);
         } else {
           const int64_t sa0 = A.strides()[1], sa1 = A.strides()[2], sb0 = B.strides()[1], sb1 = B.strides()[2];
           for (int64_t m = 0; m < M; ++m)

@@ -41,23 +41,6 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, double alpha, const
               c, static_cast<int>(ldc));
 }
 
-// While alive, OpenBLAS runs each call on the calling thread: our OpenMP threads each run
-// their own small GEMMs, and BLAS threads would only compete with them for the cores.
-class SerialBlas {
- public:
-  SerialBlas() : saved_(openblas_get_num_threads()) {
-    if (saved_ != 1) openblas_set_num_threads(1);
-  }
-  ~SerialBlas() {
-    if (saved_ != 1) openblas_set_num_threads(saved_);
-  }
-  SerialBlas(const SerialBlas&) = delete;
-  SerialBlas& operator=(const SerialBlas&) = delete;
-
- private:
-  int saved_;
-};
-
 // Random words of the Philox stream for counters c0 … c0+n−1 (4 each, exactly as philox::draw
 // gives them). Vectorised with one counter per 64-bit lane where the CPU has AVX-512 or AVX2.
 // (The intrinsics headers trip GCC's -Wmaybe-uninitialized through _mm512_undefined_epi32.)

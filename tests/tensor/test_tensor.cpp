@@ -1,6 +1,7 @@
 // Tensor basics: storage sharing, views, creation, broadcasting, dtypes, reductions, matmul,
 // indexing, random numbers, printing, and the errors bad input gets.
 #include <doctest/doctest.h>
+#include <array>
 
 #include "../helpers.h"
 #include "autograd/ops.h"
@@ -250,4 +251,26 @@ TEST_CASE("item and undefined tensors give clear errors") {
   Tensor undefined;
   CHECK_FALSE(undefined.defined());
   CHECK_THROWS_AS(undefined.shape(), Error);
+}
+
+TEST_CASE("matmul split across threads matches a reference for every transpose and shape") {
+  set_num_threads(2);
+  // Large enough to be split into row blocks (M ≥ N) or column blocks (M < N), and a batch.
+  for (auto [M, K, N] : {std::array<int64_t, 3>{160, 130, 150}, std::array<int64_t, 3>{40, 300, 400}}) {
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        CAPTURE(M);
+        CAPTURE(ta);
+        CAPTURE(tb);
+        Tensor a = ta ? randn({K, M}).t() : randn({M, K});
+        Tensor b = tb ? randn({N, K}).t() : randn({K, N});
+        Tensor ref = raw::reduce(ReduceOp::Sum,
+                                 raw::binary(BinaryOp::Mul, raw::to_dtype(a, DType::Float64).unsqueeze(2),
+                                             raw::to_dtype(b, DType::Float64).unsqueeze(0)),
+                                 {1}, false);
+        CHECK_CLOSE(raw::matmul(a, b), ref, 1e-3, 1e-4);
+        Tensor batched = raw::matmul(stack({a, a}, 0), b);  // (2,M,N)
+        CHECK_CLOSE(batched.select(0, 1), ref, 1e-3, 1e-4);
+      }
+  }
 }
