@@ -58,10 +58,15 @@ install(TARGETS ${heed_targets} heed_all EXPORT heedTargets
 install(EXPORT heedTargets NAMESPACE heed:: FILE heedTargets-${HEED_LIBRARY_KIND}.cmake
   DESTINATION ${HEED_INSTALL_CMAKEDIR} COMPONENT Development)
 
-# Public headers, globbed so that new ones are picked up; tensor/cpu/ (the CPU backend's
-# internals) stays out.
+# Public headers, globbed so that new ones are picked up. The internals stay out: tensor/cpu/,
+# the Backend interface and raw ops with their functors and Philox, the op registry (tests and
+# docs), the optimizers' in-place helpers. No installed header includes them.
+set(heed_internal_headers tensor/backend.h tensor/ops.h tensor/functors.h tensor/philox.h autograd/registry.h
+    optim/inplace.h)
+list(TRANSFORM heed_internal_headers PREPEND ${PROJECT_SOURCE_DIR}/)
 foreach(module IN LISTS heed_modules)
   file(GLOB headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/${module}/*.h)
+  list(REMOVE_ITEM headers ${heed_internal_headers})
   install(FILES ${headers} DESTINATION ${HEED_INSTALL_INCLUDEDIR}/${module} COMPONENT Development)
 endforeach()
 install(FILES ${PROJECT_SOURCE_DIR}/heed/heed.h ${PROJECT_BINARY_DIR}/include/heed/version.h
