@@ -296,8 +296,10 @@ class CpuBackend final : public Backend {
     Tensor A = blas_ready(a), B = blas_ready(b);
     dispatch(out.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      auto [ta, lda] = blas_layout(A);
-      auto [tb, ldb] = blas_layout(B);
+      // Plain variables, not structured bindings: clang 14 cannot use those in an OpenMP region.
+      const std::pair<CBLAS_TRANSPOSE, int64_t> layout_a = blas_layout(A), layout_b = blas_layout(B);
+      const CBLAS_TRANSPOSE ta = layout_a.first, tb = layout_b.first;
+      const int64_t lda = layout_a.second, ldb = layout_b.second;
       const int64_t esz = sizeof(T);
       // heed's OpenMP threads split the work and OpenBLAS runs single-threaded inside each
       // part (see set_num_threads): one thread pool, no BLAS threads spinning beside ours.
