@@ -1,7 +1,8 @@
 // The CPU's fused kernels (declared in tensor/cpu/fused.h; contracts in tensor/backend.h):
 // dropout in one pass, layer norm forward/backward, and scaled dot-product attention whose
 // scores, masks, softmax and dropout are done per (batch, head) in one pass over a T×S block
-// between two GEMMs, with no mask tensors and no separate softmax op.
+// between two GEMMs, with no mask tensors and no separate softmax op. OpenBLAS runs
+// single-threaded (set_num_threads): OpenMP splits the heads.
 #include "tensor/cpu/fused.h"
 
 #include <cblas.h>
@@ -298,7 +299,6 @@ void attention_forward(const AttentionArgs& a, const Tensor& probs, const Tensor
     const bool drop = a.dropout_p > 0;
     const T kept_scale = static_cast<T>(drop ? 1.0 / (1.0 - a.dropout_p) : 1.0);
     const T neg_inf = -std::numeric_limits<T>::infinity();
-    SerialBlas serial;
 #pragma omp parallel
     {
       std::vector<T> dropped(drop ? static_cast<size_t>(T_ * S) : 0);
@@ -364,7 +364,6 @@ void attention_backward(const AttentionArgs& a, const Tensor& probs, const Tenso
     const bool drop = a.dropout_p > 0;
     const T kept_scale = static_cast<T>(drop ? 1.0 / (1.0 - a.dropout_p) : 1.0);
     const T scale = static_cast<T>(a.scale);
-    SerialBlas serial;
 #pragma omp parallel
     {
       std::vector<T> dS(static_cast<size_t>(T_ * S)), factor(drop ? static_cast<size_t>(T_ * S) : 0),

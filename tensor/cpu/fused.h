@@ -1,27 +1,8 @@
 // The CPU backend's fused kernels (contracts in tensor/backend.h; code in fused.cpp).
 #pragma once
-#include <cblas.h>
-
 #include "tensor/backend.h"
 
 namespace heed::cpu {
-
-// While alive, OpenBLAS runs each call on the calling thread: our OpenMP threads each run
-// their own small GEMMs, and BLAS threads would only compete with them for the cores.
-class SerialBlas {
- public:
-  SerialBlas() : saved_(openblas_get_num_threads()) {
-    if (saved_ != 1) openblas_set_num_threads(1);
-  }
-  ~SerialBlas() {
-    if (saved_ != 1) openblas_set_num_threads(saved_);
-  }
-  SerialBlas(const SerialBlas&) = delete;
-  SerialBlas& operator=(const SerialBlas&) = delete;
-
- private:
-  int saved_;
-};
 
 void dropout(const Tensor& x, const Tensor& out, double p, uint64_t seed, uint64_t offset);
 void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
