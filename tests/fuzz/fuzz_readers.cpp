@@ -1,4 +1,5 @@
-// libFuzzer target for the file readers heed parses itself (.safetensors and .npy). Any input
+// libFuzzer target for the file readers heed parses itself (.safetensors, .npy, IDX plain or
+// gzipped). Any input
 // must end in a tensor or a heed::Error: never a crash, a hang, or an absurd allocation
 // (ASan's allocation limit catches those). Build and run with scripts/fuzz.
 #include <sys/mman.h>
@@ -8,6 +9,7 @@
 #include <cstdio>
 #include <string>
 
+#include "datasets/idx.h"
 #include "tensor/io.h"
 
 namespace {
@@ -37,6 +39,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   try {
     (void)heed::load_npy(file.path()).numel();
+  } catch (const heed::Error&) {
+  }
+  try {
+    (void)heed::data::read_idx(file.path()).to_tensor().numel();
   } catch (const heed::Error&) {
   }
   return 0;
