@@ -66,11 +66,6 @@ struct Canvas {
   }
 };
 
-int text_width(const std::string& s, int scale = 1) {
-  std::vector<char> chars(s.begin(), s.end());
-  chars.push_back('\0');
-  return stb_easy_font_width(chars.data()) * scale;
-}
 
 // About `target` round steps (1, 2, 2.5 or 5 times a power of ten) covering [lo, hi].
 double nice_step(double lo, double hi, int target) {
@@ -167,6 +162,24 @@ Image render_charts(const std::vector<Chart>& charts, int panel_width, int panel
   Canvas canvas{image};
   for (size_t i = 0; i < charts.size(); ++i) draw_panel(canvas, charts[i], static_cast<int>(i) * panel_width, panel_width, panel_height);
   return image;
+}
+
+int text_width(const std::string& s, int scale) {
+  std::vector<char> chars(s.begin(), s.end());
+  chars.push_back('\0');
+  return stb_easy_font_width(chars.data()) * scale;
+}
+
+void draw_text(Image& image, const std::string& text, int x, int y, std::array<uint8_t, 3> colour, int scale) {
+  Canvas{image}.text(text, x, y, colour, scale);
+}
+
+void draw_rectangle(Image& image, int x0, int y0, int x1, int y1, std::array<uint8_t, 3> colour, int thickness) {
+  Canvas canvas{image};
+  canvas.fill(x0, y0, x1, y0 + thickness, colour);
+  canvas.fill(x0, y1 - thickness, x1, y1, colour);
+  canvas.fill(x0, y0, x0 + thickness, y1, colour);
+  canvas.fill(x1 - thickness, y0, x1, y1, colour);
 }
 
 void write_png(const std::filesystem::path& path, const Image& image) {

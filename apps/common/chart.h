@@ -5,6 +5,7 @@
 //   apps::Chart loss{"loss", "epoch", "loss", {{"train", epochs, train_loss}, {"validation", epochs, val_loss}}};
 //   apps::write_charts_png("curves.png", {loss, accuracy});
 #pragma once
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -31,6 +32,12 @@ struct Image {
 // series' x and y differ in length or a size is too small to draw in.
 Image render_charts(const std::vector<Chart>& charts, int panel_width = 480, int panel_height = 360);
 void write_png(const std::filesystem::path& path, const Image& image);  // atomic
+// stb_easy_font text with its top left at (x, y), each font pixel scale x scale; clipped.
+void draw_text(Image& image, const std::string& text, int x, int y, std::array<uint8_t, 3> colour = {40, 40, 40},
+               int scale = 1);
+int text_width(const std::string& text, int scale = 1);
+// The outline of [x0, x1) x [y0, y1), thickness pixels inwards; clipped.
+void draw_rectangle(Image& image, int x0, int y0, int x1, int y1, std::array<uint8_t, 3> colour, int thickness = 1);
 void write_charts_png(const std::filesystem::path& path, const std::vector<Chart>& charts, int panel_width = 480,
                       int panel_height = 360);
 

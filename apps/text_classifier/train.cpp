@@ -60,6 +60,16 @@ bool is_empty_dir(const fs::path& dir) {
   return fs::is_directory(dir, ec) && fs::directory_iterator(dir, ec) == fs::directory_iterator();
 }
 
+// Replaces each text token (not PAD or CLS) by UNK with probability p, drawn from `seed`.
+Tensor drop_words(const Tensor& ids, double p, uint64_t seed) {
+  std::vector<int64_t> values = ids.contiguous().to_vector<int64_t>();
+  data::SplitMix64 rng(seed);
+  const auto threshold = uint64_t(p * 18446744073709551616.0);
+  for (int64_t& id : values)
+    if (id > data::Tokenizer::kCls && rng.next() < threshold) id = data::Tokenizer::kUnk;
+  return from_vector(values, ids.shape());
+}
+
 void add_options(apps::Args& args) {
   args.option("data", "DIR|FILE", "", "corpus: a folder per class, or .csv / .tsv / .jsonl (label, text)");
   args.option("out", "RUN_DIR", "", "run directory to create (or continue with --resume)", true);
@@ -78,6 +88,8 @@ void add_options(apps::Args& args) {
   args.option("heads", "N", "4", "attention heads");
   args.option("feedforward", "N", "", "feed-forward size (default 4 x embed)");
   args.option("dropout", "X", "0.3", "dropout on the embeddings and the pooled vector");
+  args.option("word-dropout", "X", "0", "chance that a training token is replaced by [UNK] (transformer, lstm)");
+  args.option("label-smoothing", "X", "0", "label smoothing of the training loss");
   args.option("tokenizer", "KIND", "word", "word or bpe");
   args.option("vocab", "N", "20000", "largest vocabulary");
   args.option("email", "MODE", "auto", "auto, on or off: read texts as RFC 822 emails (subject + body)");
@@ -107,6 +119,8 @@ nlohmann::json settings_from_args(const apps::Args& args) {
       {"heads", args.get_int("heads")},
       {"feedforward", args.given("feedforward") ? args.get_int("feedforward") : 4 * embed},
       {"dropout", args.get_double("dropout")},
+      {"word_dropout", args.get_double("word-dropout")},
+      {"label_smoothing", args.get_double("label-smoothing")},
       {"tokenizer", args.get_choice("tokenizer", {"word", "bpe"})},
       {"vocab", args.get_int("vocab")},
       {"email", args.get_choice("email", {"auto", "on", "off"})},
@@ -116,6 +130,8 @@ nlohmann::json settings_from_args(const apps::Args& args) {
                  s["weight_decay"] >= 0 && s["seed"] >= 0 && s["max_length"] > 1,
              "train: --epochs, --batch, --lr, --patience, --max-length must be positive, --vocab > 3, --seed and "
              "--weight-decay >= 0");
+  HEED_CHECK(s["word_dropout"] >= 0 && s["word_dropout"] < 1 && s["label_smoothing"] >= 0 && s["label_smoothing"] < 1,
+             "train: --word-dropout and --label-smoothing must be in [0, 1)");
   return s;
 }
 
@@ -244,6 +260,7 @@ int train_command(int argc, const char* const* argv) {
              validation_examples.size(), test_examples.size(), email ? "on" : "off");
 
   const double clip = settings["clip"];
+  const double word_dropout = settings.value("word_dropout", 0.0), label_smoothing = settings.value("label_smoothing", 0.0);
   const int64_t stop_after = args.get_int("stop-after");
   const auto started = std::chrono::steady_clock::now();
   for (int64_t epoch = start_epoch; epoch < epochs && !stopper.should_stop(); ++epoch) {
@@ -258,8 +275,10 @@ int train_command(int argc, const char* const* argv) {
     double loss_sum = 0;
     int64_t seen = 0, correct = 0;
     for (Batch& batch : loader) {
-      Tensor logits = model->classify(batch.ids, batch.padding_mask).logits;
-      Tensor loss = cross_entropy(logits, batch.labels);
+      Tensor ids = word_dropout > 0 && kind != "bow" ? drop_words(batch.ids, word_dropout, data::SplitMix64(seed).next() ^ uint64_t(step))
+                                                     : batch.ids;
+      Tensor logits = model->classify(ids, batch.padding_mask).logits;
+      Tensor loss = cross_entropy(logits, batch.labels, Tensor(), -100, label_smoothing);
       optimizer.zero_grad();
       loss.backward();
       optim::clip_grad_norm_(model->parameters(), clip);

@@ -1,4 +1,4 @@
-# Runs HEED_TEXT with ARGS (a ;-list) and passes when it exits non-zero with one line on stderr
+# Runs PROGRAM with ARGS (a ;-list) and passes when it exits non-zero with one line on stderr
 # matching EXPECT, and when the files of the run GUARD are unchanged.
 file(GLOB guard_files ${GUARD}/*)
 set(before "")
@@ -6,7 +6,7 @@ foreach(f IN LISTS guard_files)
   file(SHA256 ${f} hash)
   string(APPEND before "${f}=${hash};")
 endforeach()
-execute_process(COMMAND ${HEED_TEXT} ${ARGS} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+execute_process(COMMAND ${PROGRAM} ${ARGS} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 if(rc EQUAL 0)
   message(FATAL_ERROR "expected a failure, got exit code 0\nstdout: ${out}\nstderr: ${err}")
 endif()

@@ -32,7 +32,7 @@ if(TARGET heed-text)
   # Error paths: name, expected message (regex), arguments.
   function(heed_text_error name expected)
     add_test(NAME "apps: heed-text error ${name}"
-             COMMAND ${CMAKE_COMMAND} -DHEED_TEXT=$<TARGET_FILE:heed-text> "-DEXPECT=${expected}"
+             COMMAND ${CMAKE_COMMAND} -DPROGRAM=$<TARGET_FILE:heed-text> "-DEXPECT=${expected}"
                      "-DARGS=${ARGN}" -DGUARD=${text_runs}/full
                      -P ${CMAKE_CURRENT_SOURCE_DIR}/apps/expect_failure.cmake)
     set_tests_properties("apps: heed-text error ${name}" PROPERTIES FIXTURES_REQUIRED text_smoke_run)

@@ -1,0 +1,311 @@
+#include "apps/visual_search/search_app.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <sstream>
+
+#include "apps/common/files.h"
+#include "apps/common/image.h"
+#include "apps/common/progress.h"
+#include "datasets/split.h"
+#include "tensor/error.h"
+
+namespace heed::search {
+
+ItemPools load_pools(const std::string& items_folder, int item_size, bool invert, uint64_t seed) {
+  ItemPools pools;
+  if (items_folder.empty()) {
+    ItemSet train = load_fashion_mnist(kFashionMnistDir, true);
+    std::vector<int64_t> train_part, validation_part;
+    for (int64_t i = 0; i < int64_t(train.images.size()); ++i) (i % 10 == 9 ? validation_part : train_part).push_back(i);
+    pools.train = train.subset(train_part);
+    pools.validation = train.subset(validation_part);
+    pools.test = load_fashion_mnist(kFashionMnistDir, false);
+    pools.source = "fashion-mnist";
+  } else {
+    ItemSet all = load_item_folder(items_folder, item_size, invert);
+    for (size_t c = 0; c < all.by_category.size(); ++c)
+      HEED_CHECK(all.by_category[c].size() >= 3,
+                 "items: category '{}' has {} image(s); each needs at least 3 (train, validation, test)",
+                 all.category_names[c], all.by_category[c].size());
+    data::Split split = data::stratified_split(all.categories, 0.8, 0.1, seed);
+    pools.train = all.subset(split.train);
+    pools.validation = all.subset(split.validation);
+    pools.test = all.subset(split.test);
+    pools.source = items_folder;
+  }
+  return pools;
+}
+
+std::vector<int> parse_set_sizes(const std::string& text, int max_size) {
+  std::vector<int> sizes;
+  std::stringstream in(text);
+  std::string part;
+  while (std::getline(in, part, ',')) {
+    char* end = nullptr;
+    const long value = std::strtol(part.c_str(), &end, 10);
+    HEED_CHECK(!part.empty() && end && *end == '\0' && value >= 1 && value <= max_size,
+               "set sizes '{}': '{}' is not a whole number from 1 to {}", text, part, max_size);
+    sizes.push_back(int(value));
+  }
+  HEED_CHECK(!sizes.empty(), "set sizes: none given");
+  return sizes;
+}
+
+std::vector<Condition> parse_conditions(const std::string& text) {
+  if (text == "mix") return {Condition::Feature, Condition::Conjunction};
+  return {condition_from_string(text)};
+}
+
+SceneDataset::SceneDataset(std::shared_ptr<const ItemSet> items, SceneOptions options, SceneMix mix, uint64_t seed,
+                           uint64_t stream, size_t count)
+    : items_(std::move(items)), options_(options), mix_(std::move(mix)), seed_(seed), stream_(stream), count_(count) {
+  HEED_CHECK(items_ != nullptr && !mix_.conditions.empty() && !mix_.set_sizes.empty(), "SceneDataset: nothing to draw");
+  check_scene_options(options_, items_->item_size);
+}
+
+Scene SceneDataset::get(size_t index) const {
+  HEED_CHECK(index < count_, "SceneDataset: index {} out of range ({} scenes)", index, count_);
+  const size_t kinds = mix_.conditions.size();
+  const Condition condition = mix_.conditions[(index / 2) % kinds];
+  const int set_size = mix_.set_sizes[(index / 2 / kinds) % mix_.set_sizes.size()];
+  return make_scene(*items_, options_, condition, set_size, index % 2 == 1, scene_seed(seed_, stream_, index));
+}
+
+std::vector<float> pad_cue(const std::vector<float>& cue, int item_size, int cell) {
+  std::vector<float> out(size_t(cell) * size_t(cell), 0.0f);
+  const int offset = (cell - item_size) / 2;
+  for (int y = 0; y < item_size; ++y)
+    std::copy_n(&cue[size_t(y) * item_size], item_size, &out[size_t(y + offset) * cell + size_t(offset)]);
+  return out;
+}
+
+SceneBatch collate_scenes(std::vector<Scene>&& scenes, const SceneOptions& options) {
+  const int64_t batch = int64_t(scenes.size()), side = options.canvas, cell = options.canvas / options.grid;
+  const int item_size = int(std::lround(std::sqrt(double(scenes.at(0).cue.size()))));
+  std::vector<float> canvas, cue;
+  std::vector<int64_t> presence, labels;
+  canvas.reserve(size_t(batch * side * side));
+  for (const Scene& s : scenes) {
+    canvas.insert(canvas.end(), s.canvas.begin(), s.canvas.end());
+    std::vector<float> padded = pad_cue(s.cue, item_size, int(cell));
+    cue.insert(cue.end(), padded.begin(), padded.end());
+    presence.push_back(s.present ? 1 : 0);
+    labels.insert(labels.end(), s.patch_labels.begin(), s.patch_labels.end());
+  }
+  const int64_t patches = int64_t(scenes[0].patch_labels.size());
+  return {from_vector(canvas, {batch, 1, side, side}), from_vector(cue, {batch, 1, cell, cell}),
+          from_vector(presence, {batch}), from_vector(labels, {batch, patches}), std::move(scenes)};
+}
+
+Tensor search_loss(const SearchModel::Output& out, const SceneBatch& batch) {
+  const int64_t b = batch.patch_labels.size(0), p = batch.patch_labels.size(1);
+  return cross_entropy(out.presence_logits, batch.presence) +
+         cross_entropy(reshape(out.patch_logits, {b * p, 3}), reshape(batch.patch_labels, {b * p}));
+}
+
+double Evaluation::score() const { return 0.5 * (presence_accuracy + patches.classes.at(kImportant).f1); }
+
+Evaluation evaluate(SearchModel& model, const SceneDataset& scenes, const SceneOptions& options, int64_t batch_size,
+                    SearchModel::Map map, bool show_progress) {
+  NoGradGuard no_grad;
+  const bool was_training = model.is_training();
+  model.eval();
+  Evaluation out;
+  std::vector<int64_t> truth, predicted;
+  double loss_sum = 0;
+  int64_t hits = 0, present_scenes = 0, correct = 0;
+  const int64_t n = int64_t(scenes.size()), batches = (n + batch_size - 1) / batch_size;
+  std::unique_ptr<apps::ProgressBar> bar;
+  if (show_progress) bar = std::make_unique<apps::ProgressBar>("evaluating", batches);
+  for (int64_t start = 0; start < n; start += batch_size) {
+    std::vector<Scene> part;
+    for (int64_t i = start; i < std::min(n, start + batch_size); ++i) part.push_back(scenes.get(size_t(i)));
+    SceneBatch batch = collate_scenes(std::move(part), options);
+    SearchModel::Output result = model.run(batch.canvas, batch.cue, map);
+    const double loss = search_loss(result, batch).item();
+    loss_sum += loss * double(batch.scenes.size());
+    std::vector<double> probability = softmax(result.presence_logits, 1).select(1, 1).to_vector<double>();
+    std::vector<int64_t> labels = argmax(result.patch_logits, 2).to_vector<int64_t>();
+    std::vector<float> attention = result.attention.defined() ? result.attention.to_vector<float>() : std::vector<float>();
+    const size_t patches = batch.scenes[0].patch_labels.size();
+    for (size_t k = 0; k < batch.scenes.size(); ++k) {
+      const Scene& s = batch.scenes[k];
+      SceneResult r{s.condition, s.set_size, s.present, probability[k] >= 0.5, probability[k], false, {}};
+      if (!attention.empty()) {
+        r.attention.assign(attention.begin() + long(k * patches), attention.begin() + long((k + 1) * patches));
+        if (s.present) {
+          const int peak = int(std::max_element(r.attention.begin(), r.attention.end()) - r.attention.begin());
+          r.pointing_hit = std::find(s.target_patches.begin(), s.target_patches.end(), peak) != s.target_patches.end();
+          hits += r.pointing_hit;
+        }
+      }
+      present_scenes += s.present;
+      correct += r.present == r.predicted_present;
+      truth.insert(truth.end(), s.patch_labels.begin(), s.patch_labels.end());
+      predicted.insert(predicted.end(), labels.begin() + long(k * patches), labels.begin() + long((k + 1) * patches));
+      out.scenes.push_back(std::move(r));
+    }
+    if (bar) bar->advance(1, int64_t(batch.scenes.size()), loss_sum / double(out.scenes.size()));
+  }
+  if (bar) bar->finish();
+  out.loss = loss_sum / double(std::max<int64_t>(n, 1));
+  out.patches = apps::classification_report(truth, predicted, kPatchLabelNames);
+  out.presence_accuracy = double(correct) / double(std::max<int64_t>(n, 1));
+  out.pointing_game = double(hits) / double(std::max<int64_t>(present_scenes, 1));
+  if (was_training) model.train();
+  return out;
+}
+
+namespace {
+
+struct Tally {
+  int64_t scenes = 0, correct = 0, present = 0, hits = 0;
+};
+
+// Per condition, per set size.
+std::map<std::pair<std::string, int>, Tally> tallies(const Evaluation& e) {
+  std::map<std::pair<std::string, int>, Tally> out;
+  for (const SceneResult& r : e.scenes) {
+    Tally& t = out[{to_string(r.condition), r.set_size}];
+    ++t.scenes, t.correct += r.present == r.predicted_present, t.present += r.present, t.hits += r.pointing_hit;
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json evaluation_json(const Evaluation& e) {
+  nlohmann::json by = nlohmann::json::object();
+  for (const auto& [key, t] : tallies(e))
+    by[key.first][std::to_string(key.second)] = {
+        {"scenes", t.scenes},
+        {"presence_accuracy", double(t.correct) / double(t.scenes)},
+        {"pointing_game", t.present ? double(t.hits) / double(t.present) : 0.0}};
+  return {{"scenes", e.scenes.size()},
+          {"loss", e.loss},
+          {"presence_accuracy", e.presence_accuracy},
+          {"pointing_game", e.pointing_game},
+          {"important_f1", e.patches.classes.at(kImportant).f1},
+          {"by_condition_and_set_size", by},
+          {"patches", apps::report_to_json(e.patches)}};
+}
+
+std::string evaluation_text(const Evaluation& e) {
+  std::string out = fmt::format("{} scenes: present/absent accuracy {:.4f}, pointing game {:.4f}, Important F1 {:.4f}\n\n",
+                                e.scenes.size(), e.presence_accuracy, e.pointing_game,
+                                e.patches.classes.at(kImportant).f1);
+  out += fmt::format("{:<12} {:>8} {:>7} {:>10} {:>9}\n", "condition", "set size", "scenes", "accuracy", "pointing");
+  for (const auto& [key, t] : tallies(e))
+    out += fmt::format("{:<12} {:>8} {:>7} {:>10.4f} {:>9.4f}\n", key.first, key.second, t.scenes,
+                       double(t.correct) / double(t.scenes), t.present ? double(t.hits) / double(t.present) : 0.0);
+  out += "\npatch labels\n" + apps::format_report(e.patches) + "\nconfusion matrix (rows: true, columns: predicted)\n" +
+         apps::format_confusion_matrix(e.patches);
+  return out;
+}
+
+apps::Chart set_size_chart(const Evaluation& e) {
+  apps::Chart chart{"present/absent accuracy against set size", "set size", "accuracy", {}};
+  std::map<std::string, apps::Series> lines;
+  for (const auto& [key, t] : tallies(e)) {
+    apps::Series& s = lines[key.first];
+    s.name = key.first + " search";
+    s.x.push_back(key.second);
+    s.y.push_back(double(t.correct) / double(t.scenes));
+  }
+  for (auto& [name, s] : lines) chart.series.push_back(std::move(s));
+  return chart;
+}
+
+void write_examples_png(const std::filesystem::path& file, const std::vector<Scene>& scenes,
+                        const std::vector<SceneResult>& results, const SceneOptions& options, int item_size) {
+  HEED_CHECK(!scenes.empty() && scenes.size() == results.size(), "examples: {} scenes, {} results", scenes.size(),
+             results.size());
+  const int scale = 2, canvas = options.canvas * scale, pad = 10, cue_size = item_size * scale;
+  const int tile_w = cue_size + pad + canvas, tile_h = canvas + 28, columns = 4;
+  const int rows = int((scenes.size() + columns - 1) / columns);
+  apps::Image sheet = apps::blank_image(columns * (tile_w + 2 * pad) + pad, rows * (tile_h + pad) + pad + 20);
+  apps::draw_text(sheet, "cue | scene with the model's attention (red = most); green box: the target", pad, 6, {40, 40, 40}, 1);
+  const int side = options.canvas / options.patch;
+  for (size_t i = 0; i < scenes.size(); ++i) {
+    const Scene& s = scenes[i];
+    const SceneResult& r = results[i];
+    const int x0 = pad + int(i % columns) * (tile_w + 2 * pad), y0 = 20 + pad + int(i / columns) * (tile_h + pad);
+    apps::paste(sheet, apps::to_rgb({item_size, item_size, s.cue}, scale), x0, y0);
+    apps::Image picture = apps::to_rgb({options.canvas, options.canvas, s.canvas}, scale);
+    if (!r.attention.empty()) apps::overlay_heatmap(picture, r.attention, side, side);
+    for (const PlacedItem& item : s.items)
+      if (item.target)
+        apps::draw_rectangle(picture, item.x * scale - 1, item.y * scale - 1, (item.x + item_size) * scale + 1,
+                             (item.y + item_size) * scale + 1, {40, 220, 40}, 2);
+    apps::paste(sheet, picture, x0 + cue_size + pad, y0);
+    const bool right = r.present == r.predicted_present;
+    apps::draw_text(sheet,
+                    fmt::format("{} {}: {} p={:.2f} {}", to_string(s.condition), s.set_size,
+                                r.predicted_present ? "present" : "absent", r.present_probability,
+                                right ? "(right)" : "(WRONG)"),
+                    x0, y0 + canvas + 8, right ? std::array<uint8_t, 3>{40, 40, 40} : std::array<uint8_t, 3>{200, 30, 30});
+  }
+  apps::write_png(file, sheet);
+}
+
+nlohmann::json read_config(const std::filesystem::path& run_dir) {
+  const std::filesystem::path file = run_dir / "config.json";
+  std::error_code ec;
+  HEED_CHECK(std::filesystem::is_directory(run_dir, ec), "{} is not a run directory (no such folder)", run_dir.string());
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(apps::read_file(file));
+  } catch (const nlohmann::json::exception& e) {
+    HEED_FAIL("{}: not valid JSON: {}", file.string(), e.what());
+  }
+  HEED_CHECK(config.is_object() && config.value("app", "") == kAppName,
+             "{} does not come from {} (a run directory of another app?)", file.string(), kAppName);
+  HEED_CHECK(config.value("format_version", 0) == kConfigVersion, "{}: format version {} (this {} reads {})",
+             file.string(), config.value("format_version", 0), kAppName, kConfigVersion);
+  return config;
+}
+
+void add_scene_options(apps::Args& args) {
+  args.option("items", "DIR", "", "item images, root/<category>/<images> (default: Fashion-MNIST)");
+  args.flag("invert", "invert the item images (dark items on a light background)");
+  args.option("condition", "KIND", "mix", "feature, conjunction or mix (half each)");
+  args.option("set-sizes", "LIST", "4,8,12,16", "set sizes, drawn in turn");
+  args.option("canvas", "N", "128", "canvas side in pixels");
+  args.option("grid", "N", "4", "grid cells per side (each holds at most one item)");
+  args.option("patch", "N", "16", "patch side in pixels (a token per patch)");
+  args.option("dim", "X", "0.5", "brightness of a dim item, relative to a bright one");
+}
+
+nlohmann::json scene_settings_from_args(const apps::Args& args) {
+  SceneOptions o{int(args.get_int("canvas")), int(args.get_int("grid")), int(args.get_int("patch")),
+                 float(args.get_double("dim"))};
+  check_scene_options(o, 28);
+  const std::string conditions = args.get_choice("condition", {"feature", "conjunction", "mix"});
+  std::vector<int> sizes = parse_set_sizes(args.get("set-sizes"), o.grid * o.grid);
+  std::string items = args.get("items");
+  if (!items.empty()) items = std::filesystem::absolute(items).string();
+  return {{"canvas", o.canvas}, {"grid", o.grid},   {"patch", o.patch},           {"dim", o.dim},
+          {"items", items},     {"invert", args.is_set("invert")}, {"conditions", conditions}, {"set_sizes", sizes}};
+}
+
+SceneMix scene_mix_from_json(const nlohmann::json& s) {
+  try {
+    return {parse_conditions(s.at("conditions").get<std::string>()), s.at("set_sizes").get<std::vector<int>>()};
+  } catch (const nlohmann::json::exception& e) {
+    HEED_FAIL("scene settings in config.json: {}", e.what());
+  }
+}
+
+SceneOptions scene_options_from_json(const nlohmann::json& s) {
+  try {
+    return {s.at("canvas").get<int>(), s.at("grid").get<int>(), s.at("patch").get<int>(), s.at("dim").get<float>()};
+  } catch (const nlohmann::json::exception& e) {
+    HEED_FAIL("scene settings in config.json: {}", e.what());
+  }
+}
+
+}  // namespace heed::search

@@ -1,0 +1,103 @@
+#include "apps/visual_search/search_model.h"
+
+#include "tensor/error.h"
+
+namespace heed::search {
+
+nlohmann::json to_json(const SearchModelConfig& c) {
+  return {{"canvas", c.canvas}, {"cell", c.cell},     {"item", c.item},   {"patch", c.patch},
+          {"width", c.width},   {"layers", c.layers}, {"heads", c.heads}, {"feedforward", c.feedforward},
+          {"dropout", c.dropout}};
+}
+
+SearchModelConfig search_model_config_from_json(const nlohmann::json& j) {
+  try {
+    SearchModelConfig c;
+    c.canvas = j.at("canvas"), c.cell = j.at("cell"), c.item = j.at("item"), c.patch = j.at("patch");
+    c.width = j.at("width"), c.layers = j.at("layers"), c.heads = j.at("heads"), c.feedforward = j.at("feedforward");
+    c.dropout = j.at("dropout");
+    return c;
+  } catch (const nlohmann::json::exception& e) {
+    HEED_FAIL("model settings in config.json: {}", e.what());
+  }
+}
+
+SearchModel::SearchModel(const SearchModelConfig& c) : nn::Module("VisualSearchModel"), config(c) {
+  HEED_CHECK(c.patch >= 2 && (c.patch & (c.patch - 1)) == 0, "model: --patch {} is not a power of two >= 2", c.patch);
+  HEED_CHECK(c.cell % c.patch == 0 && c.canvas % c.cell == 0 && c.item <= c.cell,
+             "model: canvas {}, cell {}, item {} and patch {} do not fit together", c.canvas, c.cell, c.item, c.patch);
+  HEED_CHECK(c.width > 0 && c.layers > 0 && c.heads > 0 && c.width % c.heads == 0 && c.feedforward > 0,
+             "model: --width {} must be a positive multiple of --heads {}, --layers and --feedforward positive", c.width,
+             c.heads);
+  HEED_CHECK(c.dropout >= 0 && c.dropout < 1, "model: dropout {} is not in [0, 1)", c.dropout);
+  // One stride-2 convolution per halving: 16, 32, 64, 64... channels, the last `width`.
+  stem = register_module("stem", std::make_shared<nn::Sequential>());
+  int64_t channels = 1;
+  for (int64_t size = c.patch, k = 0; size > 1; size /= 2, ++k) {
+    const int64_t out = size == 2 ? c.width : std::min<int64_t>(16 << k, 64);
+    stem->push_back(std::make_shared<nn::Conv2d>(channels, out, 3, 2, 1));
+    if (size > 2) stem->push_back(std::make_shared<nn::GELU>());
+    channels = out;
+  }
+  const int64_t side = c.tokens_per_side();
+  row_position = register_parameter("row_position", nn::init::normal_(empty({side, c.width}), 0, 0.02));
+  column_position = register_parameter("column_position", nn::init::normal_(empty({side, c.width}), 0, 0.02));
+  cue_type = register_parameter("cue_type", nn::init::normal_(empty({c.width}), 0, 0.02));
+  match = register_module("match", std::make_shared<nn::Linear>(c.width, c.width));
+  dropout = register_module("dropout", std::make_shared<nn::Dropout>(c.dropout));
+  nn::TransformerEncoderLayerOptions layer{.d_model = c.width, .nhead = c.heads, .dim_feedforward = c.feedforward,
+                                           .dropout = c.dropout, .activation = "gelu", .batch_first = true,
+                                           .norm_first = true};
+  encoder = register_module("encoder", std::make_shared<nn::TransformerEncoder>(layer, c.layers, true));
+  presence_head = register_module("presence_head", std::make_shared<nn::Linear>(c.width, 2));
+  patch_head = register_module("patch_head", std::make_shared<nn::Linear>(c.width, 3));
+}
+
+Tensor SearchModel::stem_forward(const Tensor& images) { return stem->forward(images); }
+
+SearchModel::Output SearchModel::run(const Tensor& canvas, const Tensor& cue, Map map) {
+  const int64_t side = config.tokens_per_side(), tokens = side * side;
+  HEED_CHECK(canvas.dim() == 4 && canvas.size(1) == 1 && canvas.size(2) == config.canvas && canvas.size(3) == config.canvas,
+             "model: canvas of shape {}, expected (B, 1, {}, {})", canvas.shape(), config.canvas, config.canvas);
+  HEED_CHECK(cue.dim() == 4 && cue.size(0) == canvas.size(0) && cue.size(1) == 1 && cue.size(2) == config.cell &&
+                 cue.size(3) == config.cell,
+             "model: cue of shape {}, expected ({}, 1, {}, {})", cue.shape(), canvas.size(0), config.cell, config.cell);
+  const int64_t batch = canvas.size(0), width = config.width;
+
+  Tensor patches = permute(reshape(stem_forward(canvas), {batch, width, tokens}), {0, 2, 1});  // (B,P,E)
+  Tensor position = reshape(reshape(row_position, {side, 1, width}) + reshape(column_position, {1, side, width}),
+                            {1, tokens, width});
+  Tensor cue_features = reshape(mean(stem_forward(cue), {2, 3}), {batch, 1, width});  // (B,1,E)
+  Tensor matched = match->forward(patches * cue_features);                           // (B,P,E)
+  Tensor x = (*dropout)(cat({cue_features + cue_type, patches + position + matched}, 1));  // (B,1+P,E)
+
+  Tensor attention;
+  Tensor rollout;
+  for (size_t i = 0; i < size_t(config.layers); ++i) {
+    nn::TransformerEncoderLayer& layer = encoder->layer(i);
+    const bool last = i + 1 == size_t(config.layers);
+    if (map == Map::Rollout || (map == Map::LastLayer && last)) {
+      NoGradGuard no_grad;
+      Tensor normed = layer.norm1->forward(x.detach());
+      Tensor weights = layer.self_attn->forward(normed, normed, normed, {}, true, true).weights;  // (B,T,T)
+      if (map == Map::Rollout) {
+        Tensor mixed = weights * 0.5 + eye(1 + tokens) * 0.5;
+        rollout = rollout.defined() ? matmul(mixed, rollout) : mixed;
+      } else {
+        attention = weights;
+      }
+    }
+    x = layer.forward(x, {});
+  }
+  x = encoder->norm->forward(x);
+  if (map == Map::Rollout) attention = rollout;
+  if (attention.defined()) {
+    NoGradGuard no_grad;
+    attention = attention.select(1, 0).narrow(1, 1, tokens).contiguous();  // the cue's row, patch columns
+  }
+  Tensor presence = presence_head->forward(x.select(1, 0));
+  Tensor patch_logits = patch_head->forward(x.narrow(1, 1, tokens));
+  return {presence, patch_logits, attention};
+}
+
+}  // namespace heed::search

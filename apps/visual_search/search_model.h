@@ -1,0 +1,55 @@
+// The visual-search model:
+//   canvas (B,1,S,S) -> CNN stem (3x3 convolutions of stride 2, GELU; S/patch per side) -> one
+//   token per patch + a learned 2-D position (row + column embeddings)
+//   cue (B,1,cell,cell): the cue image centred on a black cell -> the same stem -> mean over its
+//   positions -> + a learned "cue" embedding -> the first token
+//   each patch token also gets match(patch ⊙ cue features) (a Linear of the elementwise product:
+//   a similarity to the cue the encoder starts from)
+//   [cue, patches] -> pre-norm Transformer encoder (GELU) -> final LayerNorm
+//   heads: presence (absent/present) from the cue token; a label per patch (O, Important,
+//   Unimportant) from each patch token
+// The attention map is the cue token's attention to the patches in the last layer, heads
+// averaged, or with rollout (Abnar & Zuidema 2020) the product over layers of 0.5·A + 0.5·I.
+#pragma once
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "nn/nn.h"
+
+namespace heed::search {
+
+struct SearchModelConfig {
+  int64_t canvas = 128, cell = 32, item = 28, patch = 16;
+  int64_t width = 96, layers = 3, heads = 4, feedforward = 384;
+  double dropout = 0.1;
+  int64_t tokens_per_side() const { return canvas / patch; }
+};
+nlohmann::json to_json(const SearchModelConfig& config);
+SearchModelConfig search_model_config_from_json(const nlohmann::json& j);  // throws heed::Error
+
+class SearchModel : public nn::Module {
+ public:
+  enum class Map { None, LastLayer, Rollout };
+  struct Output {
+    Tensor presence_logits;  // (B,2): absent, present
+    Tensor patch_logits;     // (B,P,3): O, Important, Unimportant
+    Tensor attention;        // (B,P), each row summing to at most 1, no graph; undefined with Map::None
+  };
+  explicit SearchModel(const SearchModelConfig& config);  // throws heed::Error on sizes that do not fit
+  Output run(const Tensor& canvas, const Tensor& cue, Map map = Map::None);
+  using nn::Module::forward;
+
+  const SearchModelConfig config;
+
+ private:
+  Tensor stem_forward(const Tensor& images);  // (B,1,h,w) -> (B,width,h/patch,w/patch)
+  std::shared_ptr<nn::Sequential> stem;
+  Tensor row_position, column_position, cue_type;
+  std::shared_ptr<nn::Linear> match;
+  std::shared_ptr<nn::Dropout> dropout;
+  std::shared_ptr<nn::TransformerEncoder> encoder;
+  std::shared_ptr<nn::Linear> presence_head, patch_head;
+};
+
+}  // namespace heed::search

@@ -1,0 +1,243 @@
+// heed-search's pieces: scene generation (the rules of feature and conjunction search, patch
+// labels, determinism), item folders, batching, the model's outputs and evaluation.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "apps/common/image.h"
+#include "apps/visual_search/search_app.h"
+#include "optim/optim.h"
+#include "tensor/error.h"
+
+using namespace heed;
+using namespace heed::search;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Four categories of five 28 x 28 images, each image a distinct pattern.
+ItemSet synthetic_items() {
+  ItemSet set;
+  set.category_names = {"a", "b", "c", "d"};
+  for (int64_t c = 0; c < 4; ++c)
+    for (int k = 0; k < 5; ++k) {
+      std::vector<float> image(28 * 28);
+      for (size_t p = 0; p < image.size(); ++p) image[p] = float(((p + size_t(k * 7)) % (c + 2)) + 1) / 8.0f;
+      set.images.push_back(image);
+      set.categories.push_back(c);
+      set.sources.push_back(std::to_string(c) + "/" + std::to_string(k));
+    }
+  set.index();
+  return set;
+}
+
+fs::path fresh_dir(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / ("heed_test_search_" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+}  // namespace
+
+TEST_CASE("make_scene follows the rules of feature and conjunction search") {
+  const ItemSet items = synthetic_items();
+  const SceneOptions options;
+  for (Condition condition : {Condition::Feature, Condition::Conjunction})
+    for (bool present : {false, true})
+      for (int set_size : {1, 5, 16})
+        for (uint64_t seed = 0; seed < 6; ++seed) {
+          Scene s = make_scene(items, options, condition, set_size, present, seed);
+          const std::string name = to_string(condition);
+          CAPTURE(name);
+          CAPTURE(present);
+          CAPTURE(set_size);
+          CAPTURE(seed);
+          REQUIRE(int(s.items.size()) == set_size);
+          CHECK(items.categories[size_t(s.cue_image)] == s.target_category);
+          int targets = 0;
+          std::set<std::pair<int, int>> cells;
+          for (const PlacedItem& item : s.items) {
+            const bool same_category = item.category == s.target_category, same_brightness = item.bright == s.target_bright;
+            CHECK(item.image != s.cue_image);  // the cue is another exemplar
+            if (item.target) {
+              ++targets;
+              CHECK((same_category && same_brightness));
+            } else if (condition == Condition::Feature) {
+              CHECK_FALSE(same_category);
+            } else {
+              CHECK(same_category != same_brightness);  // exactly one shared
+            }
+            CHECK(cells.insert({item.x / 32, item.y / 32}).second);  // one item per cell
+            CHECK((item.x % 32 <= 4 && item.y % 32 <= 4));             // inside its cell
+          }
+          CHECK(targets == (present ? 1 : 0));
+          CHECK(s.target_patches.empty() == !present);
+          const auto important = std::count(s.patch_labels.begin(), s.patch_labels.end(), kImportant);
+          CHECK(size_t(important) == s.target_patches.size());
+          if (present) CHECK(important == 4);  // 16-pixel patches: the target's cell
+          const auto unimportant = std::count(s.patch_labels.begin(), s.patch_labels.end(), kUnimportant);
+          CHECK(unimportant == 4 * (set_size - (present ? 1 : 0)));
+        }
+}
+
+TEST_CASE("make_scene is deterministic in its seed and draws items at their brightness") {
+  const ItemSet items = synthetic_items();
+  const SceneOptions options;
+  Scene a = make_scene(items, options, Condition::Conjunction, 8, true, 42);
+  Scene b = make_scene(items, options, Condition::Conjunction, 8, true, 42);
+  Scene c = make_scene(items, options, Condition::Conjunction, 8, true, 43);
+  CHECK(a.canvas == b.canvas);
+  CHECK(a.cue == b.cue);
+  CHECK(a.canvas != c.canvas);
+  // Every pixel is an item's pixel times its brightness, or background.
+  double ink = 0;
+  for (const PlacedItem& item : a.items) {
+    const float scale = item.bright ? 1.0f : options.dim;
+    CHECK(a.canvas[size_t(item.y + 3) * 128 + size_t(item.x + 5)] ==
+          doctest::Approx(items.images[size_t(item.image)][3 * 28 + 5] * scale));
+    for (float p : items.images[size_t(item.image)]) ink += p * scale;
+  }
+  double total = 0;
+  for (float p : a.canvas) total += p;
+  CHECK(total == doctest::Approx(ink).epsilon(1e-4));
+}
+
+TEST_CASE("make_scene and the options reject what cannot be drawn") {
+  const ItemSet items = synthetic_items();
+  CHECK_THROWS_WITH_AS(make_scene(items, {}, Condition::Feature, 17, true, 0), doctest::Contains("set size 17"), Error);
+  CHECK_THROWS_WITH_AS(make_scene(items, {}, Condition::Feature, 0, true, 0), doctest::Contains("set size 0"), Error);
+  CHECK_THROWS_AS(check_scene_options({.canvas = 100, .grid = 4}, 28), Error);
+  CHECK_THROWS_WITH_AS(check_scene_options({.canvas = 96, .grid = 4}, 28), doctest::Contains("cannot hold"), Error);
+  CHECK_THROWS_WITH_AS(check_scene_options({.patch = 12}, 28), doctest::Contains("does not divide"), Error);
+  ItemSet one = items.subset({0, 1, 2});
+  CHECK_THROWS_WITH_AS(make_scene(one, {}, Condition::Feature, 4, true, 0), doctest::Contains("two categories"), Error);
+  CHECK(parse_set_sizes("4,8,12,16", 16) == std::vector<int>{4, 8, 12, 16});
+  CHECK_THROWS_AS(parse_set_sizes("4,,8", 16), Error);
+  CHECK_THROWS_AS(parse_set_sizes("4,17", 16), Error);
+  CHECK_THROWS_AS(parse_set_sizes("x", 16), Error);
+  CHECK_THROWS_AS(condition_from_string("colour"), Error);
+}
+
+TEST_CASE("SceneDataset balances presence, conditions and set sizes") {
+  auto items = std::make_shared<const ItemSet>(synthetic_items());
+  SceneDataset scenes(items, {}, {}, 7, 1, 16);
+  int present = 0, conjunction = 0;
+  std::set<int> sizes;
+  for (size_t i = 0; i < scenes.size(); ++i) {
+    Scene s = scenes.get(i);
+    present += s.present, conjunction += s.condition == Condition::Conjunction;
+    sizes.insert(s.set_size);
+  }
+  CHECK(present == 8);
+  CHECK(conjunction == 8);
+  CHECK(sizes == std::set<int>{4, 8, 12, 16});
+  CHECK_THROWS_AS(scenes.get(16), Error);
+}
+
+TEST_CASE("collate_scenes and pad_cue lay scenes out as the model takes them") {
+  auto items = std::make_shared<const ItemSet>(synthetic_items());
+  SceneDataset scenes(items, {}, {}, 1, 1, 3);
+  std::vector<Scene> list = {scenes.get(0), scenes.get(1), scenes.get(2)};
+  const std::vector<float> cue = list[1].cue;
+  SceneBatch batch = collate_scenes(std::move(list), {});
+  CHECK(batch.canvas.shape() == Shape{3, 1, 128, 128});
+  CHECK(batch.cue.shape() == Shape{3, 1, 32, 32});
+  CHECK(batch.presence.to_vector<int64_t>() == std::vector<int64_t>{0, 1, 0});
+  CHECK(batch.patch_labels.shape() == Shape{3, 64});
+  std::vector<float> padded = pad_cue(cue, 28, 32);
+  CHECK(padded[2 * 32 + 2] == cue[0]);    // centred: 2 pixels of border
+  CHECK(padded[29 * 32 + 29] == cue[27 * 28 + 27]);
+  CHECK(padded[0] == 0.0f);
+  CHECK(padded[31 * 32 + 31] == 0.0f);
+}
+
+TEST_CASE("load_item_folder reads a folder per category, resizes, and rejects bad folders") {
+  const fs::path root = fresh_dir("items");
+  for (const char* category : {"circles", "squares"}) {
+    fs::create_directories(root / category);
+    for (int k = 0; k < 3; ++k) {
+      apps::Image image = apps::blank_image(40 + k, 30, {0, 0, 0});
+      for (int y = 10; y < 20; ++y)
+        for (int x = 10; x < 30; ++x) std::fill_n(&image.rgb[size_t(y * image.width + x) * 3], 3, uint8_t(255));
+      apps::write_png(root / category / (std::to_string(k) + ".png"), image);
+    }
+  }
+  { std::ofstream(root / "circles" / ".hidden") << "not an image"; }
+  ItemSet items = load_item_folder(root, 28);
+  CHECK(items.category_names == std::vector<std::string>{"circles", "squares"});
+  CHECK(items.images.size() == 6);
+  CHECK(items.images[0].size() == 28 * 28);
+  const float centre = items.images[0][14 * 28 + 14], corner = items.images[0][0];
+  CHECK(centre == doctest::Approx(1.0f));
+  CHECK(corner == doctest::Approx(0.0f));
+  ItemSet inverted = load_item_folder(root, 28, true);
+  CHECK(inverted.images[0][0] == doctest::Approx(1.0f));
+
+  { std::ofstream(root / "squares" / "notes.txt") << "not an image"; }
+  CHECK_THROWS_WITH_AS(load_item_folder(root, 28), doctest::Contains("not an image"), Error);
+  fs::remove(root / "squares" / "notes.txt");
+  fs::create_directories(root / "empty");
+  CHECK_THROWS_WITH_AS(load_item_folder(root, 28), doctest::Contains("holds no images"), Error);
+  fs::remove_all(root / "empty");
+  fs::remove_all(root / "squares");
+  CHECK_THROWS_WITH_AS(load_item_folder(root, 28), doctest::Contains("at least two"), Error);
+  CHECK_THROWS_WITH_AS(load_item_folder(root / "missing", 28), doctest::Contains("not a folder"), Error);
+  fs::remove_all(root);
+}
+
+TEST_CASE("SearchModel gives presence logits, patch logits and attention maps of the right shapes") {
+  SearchModelConfig config;
+  config.width = 32, config.layers = 2, config.heads = 2, config.feedforward = 64;
+  SearchModel model(config);
+  model.eval();
+  auto items = std::make_shared<const ItemSet>(synthetic_items());
+  SceneDataset scenes(items, {}, {}, 3, 1, 2);
+  SceneBatch batch = collate_scenes({scenes.get(0), scenes.get(1)}, {});
+  SearchModel::Output none = model.run(batch.canvas, batch.cue);
+  CHECK(none.presence_logits.shape() == Shape{2, 2});
+  CHECK(none.patch_logits.shape() == Shape{2, 64, 3});
+  CHECK_FALSE(none.attention.defined());
+  for (auto map : {SearchModel::Map::LastLayer, SearchModel::Map::Rollout}) {
+    SearchModel::Output out = model.run(batch.canvas, batch.cue, map);
+    REQUIRE(out.attention.shape() == Shape{2, 64});
+    std::vector<double> row_sums = out.attention.sum({1}).to_vector<double>();
+    for (double s : row_sums) CHECK((s > 0 && s < 1.0 + 1e-5));  // the cue's own column left out
+    CHECK(out.presence_logits.to_vector<double>() == none.presence_logits.to_vector<double>());
+  }
+  CHECK_THROWS_WITH_AS(model.run(batch.cue, batch.cue), doctest::Contains("canvas of shape"), Error);
+  config.patch = 12;
+  CHECK_THROWS_AS(SearchModel{config}, Error);
+}
+
+TEST_CASE("evaluate scores every scene and patch, and training lowers the loss on a fixed batch") {
+  SearchModelConfig config;
+  config.width = 32, config.layers = 1, config.heads = 2, config.feedforward = 64, config.dropout = 0;
+  SearchModel model(config);
+  auto items = std::make_shared<const ItemSet>(synthetic_items());
+  SceneDataset scenes(items, {}, {}, 5, 1, 8);
+  Evaluation e = evaluate(model, scenes, {}, 3, SearchModel::Map::LastLayer, false);
+  CHECK(e.scenes.size() == 8);
+  CHECK(e.patches.total == 8 * 64);
+  CHECK(e.scenes[1].attention.size() == 64);
+  CHECK((e.score() >= 0 && e.score() <= 1));
+  CHECK(evaluation_json(e)["by_condition_and_set_size"]["feature"]["4"]["scenes"] == 2);
+
+  std::vector<Scene> list;
+  for (size_t i = 0; i < 8; ++i) list.push_back(scenes.get(i));
+  SceneBatch batch = collate_scenes(std::move(list), {});
+  optim::AdamW optimizer(model.parameters(), {.lr = 3e-3});
+  model.train();
+  const double first = search_loss(model.run(batch.canvas, batch.cue), batch).item();
+  double last = first;
+  for (int step = 0; step < 30; ++step) {
+    Tensor loss = search_loss(model.run(batch.canvas, batch.cue), batch);
+    optimizer.zero_grad();
+    loss.backward();
+    optimizer.step();
+    last = loss.item();
+  }
+  CHECK(last < 0.5 * first);
+}
