@@ -326,6 +326,15 @@ int train_command(int argc, const char* const* argv) {
                             {"training_seconds", total_seconds},
                             {"this_session_seconds", seconds}};
   apps::write_file_atomic(out / "report.txt", report);
+  std::string errors;  // the test texts the model got wrong, to read
+  for (size_t k = 0; k < split.test.size(); ++k)
+    if (test.predictions[k] != test_examples[k].label)
+      errors += nlohmann::json{{"source", corpus.sources[size_t(subset[size_t(split.test[k])])]},
+                               {"label", corpus.label_names[size_t(test_examples[k].label)]},
+                               {"predicted", corpus.label_names[size_t(test.predictions[k])]}}
+                    .dump() +
+                "\n";
+  apps::write_file_atomic(out / "test_errors.jsonl", errors);
   apps::write_file_atomic(out / "metrics.json", metrics.dump(2) + "\n");
   fmt::print("test set ({} texts), best epoch {}:\n\n{}\n", test_examples.size(), stopper.best_step() + 1, report);
   fmt::print("training time {:.1f} s; run directory {}\n", total_seconds, out.string());

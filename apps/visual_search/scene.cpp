@@ -198,6 +198,7 @@ Scene make_scene(const ItemSet& items, const SceneOptions& o, Condition conditio
   // Patch labels: the item covering at least a quarter of the patch.
   const int side = o.canvas / o.patch;
   scene.patch_labels.assign(size_t(side) * size_t(side), kBackground);
+  scene.patch_categories.assign(size_t(side) * size_t(side), -1);
   for (int py = 0; py < side; ++py)
     for (int px = 0; px < side; ++px)
       for (const PlacedItem& item : scene.items) {
@@ -205,6 +206,7 @@ Scene make_scene(const ItemSet& items, const SceneOptions& o, Condition conditio
         const int h = std::min(py * o.patch + o.patch, item.y + n) - std::max(py * o.patch, item.y);
         if (w > 0 && h > 0 && 4 * w * h >= o.patch * o.patch) {
           scene.patch_labels[size_t(py * side + px)] = item.target ? kImportant : kUnimportant;
+          scene.patch_categories[size_t(py * side + px)] = item.category;
           if (item.target) scene.target_patches.push_back(py * side + px);
           break;
         }

@@ -87,7 +87,7 @@ SceneBatch collate_scenes(std::vector<Scene>&& scenes, const SceneOptions& optio
   const int64_t batch = int64_t(scenes.size()), side = options.canvas, cell = options.canvas / options.grid;
   const int item_size = int(std::lround(std::sqrt(double(scenes.at(0).cue.size()))));
   std::vector<float> canvas, cue;
-  std::vector<int64_t> presence, labels;
+  std::vector<int64_t> presence, labels, categories, cue_category;
   canvas.reserve(size_t(batch * side * side));
   for (const Scene& s : scenes) {
     canvas.insert(canvas.end(), s.canvas.begin(), s.canvas.end());
@@ -95,16 +95,27 @@ SceneBatch collate_scenes(std::vector<Scene>&& scenes, const SceneOptions& optio
     cue.insert(cue.end(), padded.begin(), padded.end());
     presence.push_back(s.present ? 1 : 0);
     labels.insert(labels.end(), s.patch_labels.begin(), s.patch_labels.end());
+    categories.insert(categories.end(), s.patch_categories.begin(), s.patch_categories.end());
+    cue_category.push_back(s.target_category);
   }
   const int64_t patches = int64_t(scenes[0].patch_labels.size());
   return {from_vector(canvas, {batch, 1, side, side}), from_vector(cue, {batch, 1, cell, cell}),
-          from_vector(presence, {batch}), from_vector(labels, {batch, patches}), std::move(scenes)};
+          from_vector(presence, {batch}), from_vector(labels, {batch, patches}),
+          from_vector(categories, {batch, patches}), from_vector(cue_category, {batch}), std::move(scenes)};
 }
 
-Tensor search_loss(const SearchModel::Output& out, const SceneBatch& batch) {
+Tensor search_loss(const SearchModel::Output& out, const SceneBatch& batch, double category_weight) {
   const int64_t b = batch.patch_labels.size(0), p = batch.patch_labels.size(1);
-  return cross_entropy(out.presence_logits, batch.presence) +
-         cross_entropy(reshape(out.patch_logits, {b * p, 3}), reshape(batch.patch_labels, {b * p}));
+  Tensor loss = cross_entropy(out.presence_logits, batch.presence) +
+                cross_entropy(reshape(out.patch_logits, {b * p, 3}), reshape(batch.patch_labels, {b * p}));
+  if (category_weight > 0 && out.patch_category_logits.defined()) {
+    const int64_t k = out.cue_category_logits.size(1);
+    loss = loss + (cross_entropy(reshape(out.patch_category_logits, {b * p, k}), reshape(batch.patch_categories, {b * p}),
+                                 Tensor(), -1) +
+                   cross_entropy(out.cue_category_logits, batch.cue_category)) *
+                      category_weight;
+  }
+  return loss;
 }
 
 double Evaluation::score() const { return 0.5 * (presence_accuracy + patches.classes.at(kImportant).f1); }

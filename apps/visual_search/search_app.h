@@ -60,14 +60,16 @@ struct SceneBatch {
   Tensor cue;           // (B,1,cell,cell), the cue centred
   Tensor presence;      // (B) int64: 0 absent, 1 present
   Tensor patch_labels;  // (B,P) int64
+  Tensor patch_categories, cue_category;  // (B,P) int64 (-1: no item), (B) int64
   std::vector<Scene> scenes;
 };
 SceneBatch collate_scenes(std::vector<Scene>&& scenes, const SceneOptions& options);
 // The cue image centred on a black cell, as the model takes it.
 std::vector<float> pad_cue(const std::vector<float>& cue, int item_size, int cell);
 
-// The loss the model is trained on: cross-entropy of presence + cross-entropy of patch labels.
-Tensor search_loss(const SearchModel::Output& out, const SceneBatch& batch);
+// Cross-entropy of presence + cross-entropy of the patch labels; in training, plus
+// category_weight x the auxiliary cross-entropy of the items' and the cue's categories.
+Tensor search_loss(const SearchModel::Output& out, const SceneBatch& batch, double category_weight = 0);
 
 struct SceneResult {
   Condition condition;

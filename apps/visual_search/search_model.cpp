@@ -7,7 +7,7 @@ namespace heed::search {
 nlohmann::json to_json(const SearchModelConfig& c) {
   return {{"canvas", c.canvas}, {"cell", c.cell},     {"item", c.item},   {"patch", c.patch},
           {"width", c.width},   {"layers", c.layers}, {"heads", c.heads}, {"feedforward", c.feedforward},
-          {"dropout", c.dropout}};
+          {"dropout", c.dropout}, {"categories", c.categories}};
 }
 
 SearchModelConfig search_model_config_from_json(const nlohmann::json& j) {
@@ -15,12 +15,27 @@ SearchModelConfig search_model_config_from_json(const nlohmann::json& j) {
     SearchModelConfig c;
     c.canvas = j.at("canvas"), c.cell = j.at("cell"), c.item = j.at("item"), c.patch = j.at("patch");
     c.width = j.at("width"), c.layers = j.at("layers"), c.heads = j.at("heads"), c.feedforward = j.at("feedforward");
-    c.dropout = j.at("dropout");
+    c.dropout = j.at("dropout"), c.categories = j.at("categories");
     return c;
   } catch (const nlohmann::json::exception& e) {
     HEED_FAIL("model settings in config.json: {}", e.what());
   }
 }
+
+namespace {
+
+// LayerNorm over the channels of (B,C,H,W) at each position: independent of the batch, so the
+// canvas and the cue, which pass the stem separately, are normalised alike.
+class ChannelLayerNorm : public nn::Module {
+ public:
+  explicit ChannelLayerNorm(int64_t channels) : nn::Module("ChannelLayerNorm") {
+    norm = register_module("norm", std::make_shared<nn::LayerNorm>(channels));
+  }
+  Tensor forward(const Tensor& x) override { return permute(norm->forward(permute(x, {0, 2, 3, 1})), {0, 3, 1, 2}); }
+  std::shared_ptr<nn::LayerNorm> norm;
+};
+
+}  // namespace
 
 SearchModel::SearchModel(const SearchModelConfig& c) : nn::Module("VisualSearchModel"), config(c) {
   HEED_CHECK(c.patch >= 2 && (c.patch & (c.patch - 1)) == 0, "model: --patch {} is not a power of two >= 2", c.patch);
@@ -36,7 +51,10 @@ SearchModel::SearchModel(const SearchModelConfig& c) : nn::Module("VisualSearchM
   for (int64_t size = c.patch, k = 0; size > 1; size /= 2, ++k) {
     const int64_t out = size == 2 ? c.width : std::min<int64_t>(16 << k, 64);
     stem->push_back(std::make_shared<nn::Conv2d>(channels, out, 3, 2, 1));
-    if (size > 2) stem->push_back(std::make_shared<nn::GELU>());
+    if (size > 2) {
+      stem->push_back(std::make_shared<ChannelLayerNorm>(out));
+      stem->push_back(std::make_shared<nn::GELU>());
+    }
     channels = out;
   }
   const int64_t side = c.tokens_per_side();
@@ -51,6 +69,7 @@ SearchModel::SearchModel(const SearchModelConfig& c) : nn::Module("VisualSearchM
   encoder = register_module("encoder", std::make_shared<nn::TransformerEncoder>(layer, c.layers, true));
   presence_head = register_module("presence_head", std::make_shared<nn::Linear>(c.width, 2));
   patch_head = register_module("patch_head", std::make_shared<nn::Linear>(c.width, 3));
+  if (c.categories > 0) category_head = register_module("category_head", std::make_shared<nn::Linear>(c.width, c.categories));
 }
 
 Tensor SearchModel::stem_forward(const Tensor& images) { return stem->forward(images); }
@@ -97,7 +116,12 @@ SearchModel::Output SearchModel::run(const Tensor& canvas, const Tensor& cue, Ma
   }
   Tensor presence = presence_head->forward(x.select(1, 0));
   Tensor patch_logits = patch_head->forward(x.narrow(1, 1, tokens));
-  return {presence, patch_logits, attention};
+  Output out{presence, patch_logits, attention, {}, {}};
+  if (category_head && is_training()) {
+    out.patch_category_logits = category_head->forward(patches);
+    out.cue_category_logits = category_head->forward(reshape(cue_features, {batch, width}));
+  }
+  return out;
 }
 
 }  // namespace heed::search

@@ -77,6 +77,7 @@ void add_options(apps::Args& args) {
   args.option("heads", "N", "4", "attention heads");
   args.option("feedforward", "N", "", "feed-forward size (default 4 x width)");
   args.option("dropout", "X", "0.1", "dropout in the encoder and on the tokens");
+  args.option("category-loss", "X", "1", "weight of the auxiliary item-category loss (0: none)");
   args.option("map", "KIND", "last", "attention map of the report: last (layer) or rollout");
   args.option("device", "DEV", "cpu", "cpu (the only device heed-search trains on so far)");
   args.option("stop-after", "N", "0", "stop after N epochs in this session, as if interrupted (0: never)");
@@ -105,9 +106,10 @@ nlohmann::json settings_from_args(const apps::Args& args) {
             {"feedforward", args.given("feedforward") ? args.get_int("feedforward") : 4 * width},
             {"dropout", args.get_double("dropout")},
             {"map", args.get_choice("map", {"last", "rollout"})},
+            {"category_loss", args.get_double("category-loss")},
             {"clip", 1.0}});
   HEED_CHECK(s["epochs"] > 0 && s["scenes"] > 0 && s["validation_scenes"] > 0 && s["test_scenes"] > 0 &&
-                 s["batch"] > 0 && s["lr"] > 0 && s["patience"] > 0 && s["weight_decay"] >= 0 && s["seed"] >= 0,
+                 s["batch"] > 0 && s["category_loss"] >= 0 && s["lr"] > 0 && s["patience"] > 0 && s["weight_decay"] >= 0 && s["seed"] >= 0,
              "train: --epochs, --scenes, --validation-scenes, --test-scenes, --batch, --lr and --patience must be "
              "positive, --seed and --weight-decay >= 0");
   return s;
@@ -121,6 +123,7 @@ SearchModelConfig model_config_from_settings(const nlohmann::json& s) {
   c.canvas = s["canvas"], c.cell = s["canvas"].get<int64_t>() / s["grid"].get<int64_t>(), c.item = 28;
   c.patch = s["patch"], c.width = s["width"], c.layers = s["layers"], c.heads = s["heads"];
   c.feedforward = s["feedforward"], c.dropout = s["dropout"];
+  c.categories = s.value("category_loss", 0.0) > 0 ? s.at("categories").get<int64_t>() : 0;
   return c;
 }
 
@@ -178,6 +181,7 @@ int train_command(int argc, const char* const* argv) {
   auto train_set = std::make_shared<SceneDataset>(train_items, options, mix, seed, kFirstTrainStream, settings["scenes"]);
   SceneDataset validation(validation_items, options, mix, seed, kValidationStream, settings["validation_scenes"]);
 
+  settings["categories"] = pools.train.category_names.size();
   manual_seed(seed);
   const SearchModelConfig model_config = model_config_from_settings(settings);
   SearchModel model(model_config);
@@ -220,7 +224,7 @@ int train_command(int argc, const char* const* argv) {
              kAppName, model.num_parameters(), pools.source, pools.train.images.size(), pools.validation.images.size(),
              pools.test.images.size(), pools.train.category_names.size(), train_set->size(), validation.size());
 
-  const double clip = settings["clip"];
+  const double clip = settings["clip"], category_weight = settings["category_loss"];
   const int64_t stop_after = args.get_int("stop-after");
   for (int64_t epoch = start_epoch; epoch < epochs && !stopper.should_stop(); ++epoch) {
     if (stop_after > 0 && epoch - start_epoch == stop_after) {
@@ -235,7 +239,7 @@ int train_command(int argc, const char* const* argv) {
     double loss_sum = 0;
     int64_t seen = 0;
     for (SceneBatch& batch : loader) {
-      Tensor loss = search_loss(model.run(batch.canvas, batch.cue), batch);
+      Tensor loss = search_loss(model.run(batch.canvas, batch.cue), batch, category_weight);
       optimizer.zero_grad();
       loss.backward();
       optim::clip_grad_norm_(model.parameters(), clip);

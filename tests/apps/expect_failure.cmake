@@ -1,6 +1,6 @@
 # Runs PROGRAM with ARGS (a ;-list) and passes when it exits non-zero with one line on stderr
 # matching EXPECT, and when the files of the run GUARD are unchanged.
-file(GLOB guard_files ${GUARD}/*)
+file(GLOB_RECURSE guard_files ${GUARD}/*)
 set(before "")
 foreach(f IN LISTS guard_files)
   file(SHA256 ${f} hash)
@@ -18,7 +18,7 @@ list(LENGTH newlines lines)
 if(NOT lines EQUAL 1)
   message(FATAL_ERROR "expected one line on stderr, got ${lines}:\n${err}")
 endif()
-file(GLOB guard_after ${GUARD}/*)
+file(GLOB_RECURSE guard_after ${GUARD}/*)
 set(after "")
 foreach(f IN LISTS guard_after)
   file(SHA256 ${f} hash)

@@ -56,3 +56,63 @@ if(TARGET heed-text)
   heed_text_error("bad model kind" "--model must be one of"
                   train --data ${text_fixture}/corpus.csv --out ${text_runs}/never6 --model cnn)
 endif()
+
+# heed-search: a smoke training on Fashion-MNIST scenes (Debian's dataset-fashion-mnist, which
+# scripts/setup installs), an interrupted-and-resumed run that must match it, eval on the item
+# folder in tests/fixtures/search_items (categories the model never saw), predict, and the error
+# paths.
+if(TARGET heed-search)
+  set(search_runs ${CMAKE_CURRENT_BINARY_DIR}/search_smoke_runs)
+  set(search_items ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/search_items)
+  set(search_train_args --scenes 256 --validation-scenes 64 --test-scenes 40 --epochs 3 --batch 16 --width 32
+                        --layers 1 --heads 2 --threads 1 --seed 1)
+
+  add_test(NAME "apps: heed-search smoke clean" COMMAND ${CMAKE_COMMAND} -E rm -rf ${search_runs})
+  set_tests_properties("apps: heed-search smoke clean" PROPERTIES FIXTURES_SETUP search_smoke_clean)
+  add_test(NAME "apps: heed-search smoke train" COMMAND heed-search train ${search_train_args} --out ${search_runs}/full)
+  add_test(NAME "apps: heed-search smoke train interrupted"
+           COMMAND heed-search train ${search_train_args} --out ${search_runs}/resumed --stop-after 2)
+  add_test(NAME "apps: heed-search smoke train resumed"
+           COMMAND heed-search train --out ${search_runs}/resumed --resume --threads 1)
+  add_test(NAME "apps: heed-search smoke generate"
+           COMMAND heed-search generate --out ${search_runs}/scenes --count 4 --seed 2)
+  set_tests_properties("apps: heed-search smoke train" "apps: heed-search smoke train interrupted"
+                       "apps: heed-search smoke generate" PROPERTIES FIXTURES_REQUIRED search_smoke_clean)
+  set_tests_properties("apps: heed-search smoke train" PROPERTIES FIXTURES_SETUP search_smoke_run)
+  set_tests_properties("apps: heed-search smoke generate" PROPERTIES FIXTURES_SETUP search_smoke_scenes)
+  set_tests_properties("apps: heed-search smoke train interrupted" PROPERTIES FIXTURES_SETUP search_smoke_interrupted)
+  set_tests_properties("apps: heed-search smoke train resumed" PROPERTIES
+                       FIXTURES_REQUIRED "search_smoke_clean;search_smoke_interrupted" FIXTURES_SETUP search_smoke_resumed)
+
+  add_test(NAME "apps: heed-search smoke artefacts, eval and predict"
+           COMMAND ${CMAKE_COMMAND} -DHEED_SEARCH=$<TARGET_FILE:heed-search> -DRUN=${search_runs}/full
+                   -DRESUMED=${search_runs}/resumed -DSCENES=${search_runs}/scenes -DITEMS=${search_items}
+                   -P ${CMAKE_CURRENT_SOURCE_DIR}/apps/check_search_smoke.cmake)
+  set_tests_properties("apps: heed-search smoke artefacts, eval and predict" PROPERTIES
+                       FIXTURES_REQUIRED "search_smoke_run;search_smoke_resumed;search_smoke_scenes")
+
+  function(heed_search_error name expected)
+    add_test(NAME "apps: heed-search error ${name}"
+             COMMAND ${CMAKE_COMMAND} -DPROGRAM=$<TARGET_FILE:heed-search> "-DEXPECT=${expected}"
+                     "-DARGS=${ARGN}" -DGUARD=${search_runs}/full
+                     -P ${CMAKE_CURRENT_SOURCE_DIR}/apps/expect_failure.cmake)
+    set_tests_properties("apps: heed-search error ${name}" PROPERTIES
+                         FIXTURES_REQUIRED "search_smoke_run;search_smoke_scenes")
+  endfunction()
+  heed_search_error("scene that is not an image" "not an image file"
+                    predict ${search_runs}/full --scene ${search_items}/../README.md --category Trouser)
+  heed_search_error("cue of the wrong size" "is 40 x 40 pixels; this model takes 28 x 28"
+                    predict ${search_runs}/full --scene ${search_runs}/scenes/scene_0001.png --cue ${search_items}/ring/2.png)
+  heed_search_error("missing category" "no category 'Umbrella' among"
+                    predict ${search_runs}/full --scene ${search_runs}/scenes/scene_0001.png --category Umbrella)
+  heed_search_error("item folder without category folders" "needs at least two"
+                    train ${search_train_args} --items ${search_items}/ring --out ${search_runs}/never1)
+  heed_search_error("missing item folder" "is not a folder"
+                    eval ${search_runs}/full --items ${search_runs}/no_such_items)
+  heed_search_error("run from another app" "does not come from heed-search"
+                    eval ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/text_smoke/other_app_run)
+  heed_search_error("existing run not overwritten" "not empty.*--resume"
+                    train ${search_train_args} --out ${search_runs}/full)
+  heed_search_error("bad set size" "not a whole number from 1 to 16"
+                    generate --out ${search_runs}/never2 --set-sizes 4,20)
+endif()
