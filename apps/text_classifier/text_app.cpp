@@ -5,6 +5,7 @@
 #include <map>
 
 #include "apps/common/files.h"
+#include "apps/common/run_dir.h"
 #include "datasets/dataset.h"
 #include "datasets/text_clean.h"
 #include "nn/nn.h"
@@ -136,24 +137,7 @@ Evaluation evaluate(TextModel& model, const std::vector<Example>& examples, cons
   return result;
 }
 
-nlohmann::json read_config(const fs::path& run_dir) {
-  std::error_code ec;
-  HEED_CHECK(fs::is_directory(run_dir, ec), "run directory {}: no such folder", run_dir.string());
-  fs::path file = run_dir / "config.json";
-  HEED_CHECK(fs::exists(file, ec), "run directory {}: no config.json (not a heed-text run)", run_dir.string());
-  nlohmann::json config;
-  try {
-    config = nlohmann::json::parse(apps::read_file(file));
-  } catch (const nlohmann::json::exception& e) {
-    HEED_FAIL("{}: not valid JSON ({})", file.string(), e.what());
-  }
-  HEED_CHECK(config.is_object() && config.value("app", "") == kAppName,
-             "run directory {}: made by '{}', not by {}", run_dir.string(),
-             config.is_object() ? config.value("app", "an unknown program") : "an unknown program", kAppName);
-  HEED_CHECK(config.value("format_version", 0) == kConfigVersion, "{}: format_version {} (this heed-text reads {})",
-             file.string(), config.value("format_version", 0), kConfigVersion);
-  return config;
-}
+nlohmann::json read_config(const fs::path& run_dir) { return apps::read_run_config(run_dir, kAppName, kConfigVersion); }
 
 LoadedRun load_run(const fs::path& run_dir) {
   LoadedRun run;

@@ -10,6 +10,7 @@
 #include "apps/common/chart.h"
 #include "apps/common/files.h"
 #include "apps/common/progress.h"
+#include "apps/common/run_dir.h"
 #include "apps/text_classifier/text_app.h"
 #include "datasets/dataset.h"
 #include "optim/optim.h"
@@ -53,11 +54,6 @@ void write_curves(const fs::path& file, const std::vector<EpochRecord>& history)
   apps::Chart loss{"loss", "epoch", "cross-entropy", {{"train", epochs, train_loss}, {"validation", epochs, val_loss}}};
   apps::Chart accuracy{"accuracy", "epoch", "accuracy", {{"train", epochs, train_acc}, {"validation", epochs, val_acc}}};
   apps::write_charts_png(file, {loss, accuracy});
-}
-
-bool is_empty_dir(const fs::path& dir) {
-  std::error_code ec;
-  return fs::is_directory(dir, ec) && fs::directory_iterator(dir, ec) == fs::directory_iterator();
 }
 
 // Replaces each text token (not PAD or CLS) by UNK with probability p, drawn from `seed`.
@@ -152,9 +148,7 @@ int train_command(int argc, const char* const* argv) {
     config = read_config(out);
     settings = config.at("settings");
   } else {
-    HEED_CHECK(!fs::exists(out, ec) || is_empty_dir(out),
-               "train: {} exists and is not empty; choose a new --out or add --resume to continue that run",
-               out.string());
+    apps::require_new_run_dir(out, "train");
     HEED_CHECK(args.given("data"), "train: missing --data DIR|FILE (see --help)");
     settings = settings_from_args(args);
   }

@@ -10,6 +10,7 @@
 #include "apps/common/files.h"
 #include "apps/common/image.h"
 #include "apps/common/progress.h"
+#include "apps/common/run_dir.h"
 #include "datasets/split.h"
 #include "tensor/error.h"
 
@@ -264,20 +265,7 @@ void write_examples_png(const std::filesystem::path& file, const std::vector<Sce
 }
 
 nlohmann::json read_config(const std::filesystem::path& run_dir) {
-  const std::filesystem::path file = run_dir / "config.json";
-  std::error_code ec;
-  HEED_CHECK(std::filesystem::is_directory(run_dir, ec), "{} is not a run directory (no such folder)", run_dir.string());
-  nlohmann::json config;
-  try {
-    config = nlohmann::json::parse(apps::read_file(file));
-  } catch (const nlohmann::json::exception& e) {
-    HEED_FAIL("{}: not valid JSON: {}", file.string(), e.what());
-  }
-  HEED_CHECK(config.is_object() && config.value("app", "") == kAppName,
-             "{} does not come from {} (a run directory of another app?)", file.string(), kAppName);
-  HEED_CHECK(config.value("format_version", 0) == kConfigVersion, "{}: format version {} (this {} reads {})",
-             file.string(), config.value("format_version", 0), kAppName, kConfigVersion);
-  return config;
+  return apps::read_run_config(run_dir, kAppName, kConfigVersion);
 }
 
 void add_scene_options(apps::Args& args) {

@@ -10,6 +10,7 @@
 #include "apps/common/chart.h"
 #include "apps/common/files.h"
 #include "apps/common/progress.h"
+#include "apps/common/run_dir.h"
 #include "apps/visual_search/search_app.h"
 #include "optim/optim.h"
 #include "tensor/error.h"
@@ -167,9 +168,7 @@ int train_command(int argc, const char* const* argv) {
     config = read_config(out);
     settings = config.at("settings");
   } else {
-    HEED_CHECK(!std::filesystem::exists(out, ec) || std::filesystem::is_empty(out, ec),
-               "train: {} exists and is not empty; choose a new --out or add --resume to continue that run",
-               out.string());
+    apps::require_new_run_dir(out, "train");
     settings = settings_from_args(args);
   }
   const auto seed = settings["seed"].get<uint64_t>();

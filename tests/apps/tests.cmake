@@ -109,7 +109,7 @@ if(TARGET heed-search)
                     train ${search_train_args} --items ${search_items}/ring --out ${search_runs}/never1)
   heed_search_error("missing item folder" "is not a folder"
                     eval ${search_runs}/full --items ${search_runs}/no_such_items)
-  heed_search_error("run from another app" "does not come from heed-search"
+  heed_search_error("run from another app" "made by 'heed-eeg', not by heed-search"
                     eval ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/text_smoke/other_app_run)
   heed_search_error("existing run not overwritten" "not empty.*--resume"
                     train ${search_train_args} --out ${search_runs}/full)
