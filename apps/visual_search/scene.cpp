@@ -206,7 +206,7 @@ Scene make_scene(const ItemSet& items, const SceneOptions& o, Condition conditio
         const int h = std::min(py * o.patch + o.patch, item.y + n) - std::max(py * o.patch, item.y);
         if (w > 0 && h > 0 && 4 * w * h >= o.patch * o.patch) {
           scene.patch_labels[size_t(py * side + px)] = item.target ? kImportant : kUnimportant;
-          scene.patch_categories[size_t(py * side + px)] = item.category;
+          scene.patch_categories[size_t(py * side + px)] = 2 * item.category + (item.bright ? 1 : 0);
           if (item.target) scene.target_patches.push_back(py * side + px);
           break;
         }

@@ -76,7 +76,7 @@ struct Scene {
   std::vector<int64_t> patch_labels;  // (canvas / patch)², row-major: the label of the item covering
                                       // at least a quarter of the patch, else O
   std::vector<int> target_patches;    // patch indices labelled Important
-  std::vector<int64_t> patch_categories;  // the category of the item covering each patch, -1 for none
+  std::vector<int64_t> patch_categories;  // of the item covering each patch: 2·category + bright, -1 for none
 };
 
 // The same arguments give the same scene. Needs at least two categories with two images each

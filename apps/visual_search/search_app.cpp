@@ -96,8 +96,8 @@ SceneBatch collate_scenes(std::vector<Scene>&& scenes, const SceneOptions& optio
     cue.insert(cue.end(), padded.begin(), padded.end());
     presence.push_back(s.present ? 1 : 0);
     labels.insert(labels.end(), s.patch_labels.begin(), s.patch_labels.end());
-    categories.insert(categories.end(), s.patch_categories.begin(), s.patch_categories.end());
-    cue_category.push_back(s.target_category);
+    for (int64_t c : s.patch_categories) categories.push_back(c);
+    cue_category.push_back(2 * s.target_category + (s.target_bright ? 1 : 0));
   }
   const int64_t patches = int64_t(scenes[0].patch_labels.size());
   return {from_vector(canvas, {batch, 1, side, side}), from_vector(cue, {batch, 1, cell, cell}),

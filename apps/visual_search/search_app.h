@@ -60,7 +60,7 @@ struct SceneBatch {
   Tensor cue;           // (B,1,cell,cell), the cue centred
   Tensor presence;      // (B) int64: 0 absent, 1 present
   Tensor patch_labels;  // (B,P) int64
-  Tensor patch_categories, cue_category;  // (B,P) int64 (-1: no item), (B) int64
+  Tensor patch_categories, cue_category;  // (B,P), (B) int64: 2·category + bright (-1: no item)
   std::vector<Scene> scenes;
 };
 SceneBatch collate_scenes(std::vector<Scene>&& scenes, const SceneOptions& options);

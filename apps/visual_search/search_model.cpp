@@ -51,10 +51,9 @@ SearchModel::SearchModel(const SearchModelConfig& c) : nn::Module("VisualSearchM
   for (int64_t size = c.patch, k = 0; size > 1; size /= 2, ++k) {
     const int64_t out = size == 2 ? c.width : std::min<int64_t>(16 << k, 64);
     stem->push_back(std::make_shared<nn::Conv2d>(channels, out, 3, 2, 1));
-    if (size > 2) {
-      stem->push_back(std::make_shared<ChannelLayerNorm>(out));
-      stem->push_back(std::make_shared<nn::GELU>());
-    }
+    // LayerNorm from the second convolution on: after the first it would wash out brightness.
+    if (size > 2 && k > 0) stem->push_back(std::make_shared<ChannelLayerNorm>(out));
+    if (size > 2) stem->push_back(std::make_shared<nn::GELU>());
     channels = out;
   }
   const int64_t side = c.tokens_per_side();
@@ -69,7 +68,8 @@ SearchModel::SearchModel(const SearchModelConfig& c) : nn::Module("VisualSearchM
   encoder = register_module("encoder", std::make_shared<nn::TransformerEncoder>(layer, c.layers, true));
   presence_head = register_module("presence_head", std::make_shared<nn::Linear>(c.width, 2));
   patch_head = register_module("patch_head", std::make_shared<nn::Linear>(c.width, 3));
-  if (c.categories > 0) category_head = register_module("category_head", std::make_shared<nn::Linear>(c.width, c.categories));
+  if (c.categories > 0)
+    category_head = register_module("category_head", std::make_shared<nn::Linear>(c.width, 2 * c.categories));
 }
 
 Tensor SearchModel::stem_forward(const Tensor& images) { return stem->forward(images); }

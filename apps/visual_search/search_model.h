@@ -1,5 +1,6 @@
 // The visual-search model:
-//   canvas (B,1,S,S) -> CNN stem (3x3 convolutions of stride 2, LayerNorm over channels, GELU; S/patch per side) -> one
+//   canvas (B,1,S,S) -> CNN stem (3x3 convolutions of stride 2, GELU, from the second one on
+//   LayerNorm over channels first; S/patch per side) -> one
 //   token per patch + a learned 2-D position (row + column embeddings)
 //   cue (B,1,cell,cell): the cue image centred on a black cell -> the same stem -> mean over its
 //   positions -> + a learned "cue" embedding -> the first token
@@ -7,8 +8,8 @@
 //   a similarity to the cue the encoder starts from)
 //   [cue, patches] -> pre-norm Transformer encoder (GELU) -> final LayerNorm
 //   heads: presence (absent/present) from the cue token; a label per patch (O, Important,
-//   Unimportant) from each patch token; in training, an auxiliary category head on the stem's
-//   patch and cue features teaches the stem what the items are
+//   Unimportant) from each patch token; in training, an auxiliary head on the stem's patch and
+//   cue features (category and brightness) teaches the stem what the items are
 // The attention map is the cue token's attention to the patches in the last layer, heads
 // averaged, or with rollout (Abnar & Zuidema 2020) the product over layers of 0.5·A + 0.5·I.
 #pragma once
@@ -23,7 +24,7 @@ namespace heed::search {
 struct SearchModelConfig {
   int64_t canvas = 128, cell = 32, item = 28, patch = 16;
   int64_t width = 96, layers = 3, heads = 4, feedforward = 384;
-  int64_t categories = 0;  // > 0: an auxiliary head classifying each item's and the cue's category
+  int64_t categories = 0;  // > 0: an auxiliary head classifying each item's and the cue's category and brightness
   double dropout = 0.1;
   int64_t tokens_per_side() const { return canvas / patch; }
 };
@@ -37,7 +38,7 @@ class SearchModel : public nn::Module {
     Tensor presence_logits;  // (B,2): absent, present
     Tensor patch_logits;     // (B,P,3): O, Important, Unimportant
     Tensor attention;        // (B,P), each row summing to at most 1, no graph; undefined with Map::None
-    Tensor patch_category_logits, cue_category_logits;  // (B,P,K), (B,K) from the stem; with categories > 0
+    Tensor patch_category_logits, cue_category_logits;  // (B,P,2K), (B,2K) from the stem: 2·category + bright
   };
   explicit SearchModel(const SearchModelConfig& config);  // throws heed::Error on sizes that do not fit
   Output run(const Tensor& canvas, const Tensor& cue, Map map = Map::None);

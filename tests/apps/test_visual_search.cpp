@@ -80,6 +80,10 @@ TEST_CASE("make_scene follows the rules of feature and conjunction search") {
           if (present) CHECK(important == 4);  // 16-pixel patches: the target's cell
           const auto unimportant = std::count(s.patch_labels.begin(), s.patch_labels.end(), kUnimportant);
           CHECK(unimportant == 4 * (set_size - (present ? 1 : 0)));
+          for (size_t p = 0; p < s.patch_labels.size(); ++p)  // 2·category + bright of the item there
+            CHECK((s.patch_labels[p] == kBackground) == (s.patch_categories[p] == -1));
+          if (present)
+            CHECK(s.patch_categories[size_t(s.target_patches[0])] == 2 * s.target_category + (s.target_bright ? 1 : 0));
         }
 }
 
