@@ -99,7 +99,7 @@ void overlay_heatmap(Image& image, const std::vector<float>& map, int rows, int 
       // blue (low) -> yellow -> red (high)
       const double r = std::clamp(2 * v, 0.0, 1.0), g = std::clamp(v < 0.5 ? 2 * v : 2 - 2 * v, 0.0, 1.0),
                    b = std::clamp(1 - 2 * v, 0.0, 1.0);
-      const double a = alpha * (0.25 + 0.75 * v);
+      const double a = alpha * v;  // the lowest values leave the picture as it is
       uint8_t* p = &image.rgb[(size_t(y) * image.width + x) * 3];
       const double colour[3] = {r * 255, g * 255, b * 255};
       for (int c = 0; c < 3; ++c) p[c] = uint8_t(std::lround((1 - a) * p[c] + a * colour[c]));

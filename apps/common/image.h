@@ -27,7 +27,7 @@ void write_gray_png(const std::filesystem::path& path, const GrayImage& image); 
 Image to_rgb(const GrayImage& image, int scale = 1);
 // Blends a rows x cols map (row-major, scaled from its minimum to its maximum; a flat map draws
 // nothing) over the whole image with a blue-to-red colour scale; alpha is the weight of the map's
-// colour at the maximum.
+// colour at the maximum, fading to nothing at the minimum.
 void overlay_heatmap(Image& image, const std::vector<float>& map, int rows, int cols, double alpha = 0.55);
 // Pastes `part` into `image` with its top left at (x, y), clipped.
 void paste(Image& image, const Image& part, int x, int y);

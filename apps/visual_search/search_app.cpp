@@ -220,7 +220,7 @@ std::string evaluation_text(const Evaluation& e) {
 }
 
 apps::Chart set_size_chart(const Evaluation& e) {
-  apps::Chart chart{"present/absent accuracy against set size", "set size", "accuracy", {}};
+  apps::Chart chart{"search accuracy", "set size", "present/absent accuracy", {}};
   std::map<std::string, apps::Series> lines;
   for (const auto& [key, t] : tallies(e)) {
     apps::Series& s = lines[key.first];
