@@ -9,7 +9,8 @@ namespace heed::text {
 nlohmann::json to_json(const ModelConfig& c) {
   return {{"kind", c.kind},   {"vocab_size", c.vocab_size}, {"num_classes", c.num_classes},
           {"embed", c.embed}, {"layers", c.layers},         {"heads", c.heads},
-          {"feedforward", c.feedforward}, {"max_length", c.max_length}, {"dropout", c.dropout}};
+          {"feedforward", c.feedforward}, {"max_length", c.max_length}, {"dropout", c.dropout},
+          {"pooling", c.pooling}};
 }
 
 ModelConfig model_config_from_json(const nlohmann::json& j) {
@@ -24,6 +25,7 @@ ModelConfig model_config_from_json(const nlohmann::json& j) {
     c.feedforward = j.at("feedforward").get<int64_t>();
     c.max_length = j.at("max_length").get<int64_t>();
     c.dropout = j.at("dropout").get<double>();
+    c.pooling = j.value("pooling", "attention");  // runs from before the option pooled by attention
     return c;
   } catch (const nlohmann::json::exception& e) {
     HEED_FAIL("model settings in config.json: {}", e.what());
@@ -34,7 +36,7 @@ namespace {
 
 class TransformerModel : public TextModel {
  public:
-  explicit TransformerModel(const ModelConfig& c) : TextModel("TransformerTextClassifier") {
+  explicit TransformerModel(const ModelConfig& c) : TextModel("TransformerTextClassifier"), add_mean(c.pooling != "attention") {
     embedding = register_module("embedding", std::make_shared<nn::Embedding>(c.vocab_size, c.embed, 0));
     position = register_module("position",
                                std::make_shared<nn::SinusoidalPositionalEncoding>(c.embed, c.max_length, c.dropout, true));
@@ -49,8 +51,13 @@ class TransformerModel : public TextModel {
   Output classify(const Tensor& ids, const Tensor& mask) override {
     Tensor h = encoder->forward((*position)(embedding->forward(ids)), {.key_padding_mask = mask});
     Tensor pooled = pool->forward(h, mask);
+    if (add_mean) {  // + the mean over the text's tokens
+      Tensor keep = reshape(1.0 - mask.to(h.dtype()), {mask.size(0), mask.size(1), 1});
+      pooled = pooled + sum(h * keep, {1}) / clamp(sum(keep, {1}), 1.0, std::nullopt);
+    }
     return {classifier->forward((*dropout)(pooled)), pool->last_weights.detach()};
   }
+  const bool add_mean;
   std::shared_ptr<nn::Embedding> embedding;
   std::shared_ptr<nn::SinusoidalPositionalEncoding> position;
   std::shared_ptr<nn::TransformerEncoder> encoder;
@@ -146,6 +153,8 @@ std::shared_ptr<TextModel> make_model(const ModelConfig& c) {
              "model: sizes must be positive (embed {}, layers {}, heads {}, feedforward {}, max length {})", c.embed,
              c.layers, c.heads, c.feedforward, c.max_length);
   HEED_CHECK(c.dropout >= 0 && c.dropout < 1, "model: dropout must be in [0, 1), got {}", c.dropout);
+  HEED_CHECK(c.pooling == "attention" || c.pooling == "attention+mean",
+             "model: pooling '{}' (attention or attention+mean)", c.pooling);
   if (c.kind == "transformer") {
     HEED_CHECK(c.embed % c.heads == 0, "transformer model: --embed {} is not divisible by --heads {}", c.embed, c.heads);
     return std::make_shared<TransformerModel>(c);

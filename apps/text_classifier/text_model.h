@@ -27,6 +27,7 @@ struct ModelConfig {
   int64_t vocab_size = 0, num_classes = 0;
   int64_t embed = 64, layers = 1, heads = 4, feedforward = 256, max_length = 256;
   double dropout = 0.3;
+  std::string pooling = "attention";  // transformer: "attention", or "attention+mean" (their sum)
 };
 nlohmann::json to_json(const ModelConfig& config);
 ModelConfig model_config_from_json(const nlohmann::json& j);  // throws heed::Error on missing keys

@@ -84,6 +84,7 @@ void add_options(apps::Args& args) {
   args.option("heads", "N", "4", "attention heads");
   args.option("feedforward", "N", "", "feed-forward size (default 4 x embed)");
   args.option("dropout", "X", "0.3", "dropout on the embeddings and the pooled vector");
+  args.option("pooling", "KIND", "attention", "transformer pooling: attention, or attention+mean");
   args.option("word-dropout", "X", "0", "chance that a training token is replaced by [UNK] (transformer, lstm)");
   args.option("label-smoothing", "X", "0", "label smoothing of the training loss");
   args.option("tokenizer", "KIND", "word", "word or bpe");
@@ -115,6 +116,7 @@ nlohmann::json settings_from_args(const apps::Args& args) {
       {"heads", args.get_int("heads")},
       {"feedforward", args.given("feedforward") ? args.get_int("feedforward") : 4 * embed},
       {"dropout", args.get_double("dropout")},
+      {"pooling", args.get_choice("pooling", {"attention", "attention+mean"})},
       {"word_dropout", args.get_double("word-dropout")},
       {"label_smoothing", args.get_double("label-smoothing")},
       {"tokenizer", args.get_choice("tokenizer", {"word", "bpe"})},
@@ -201,7 +203,7 @@ int train_command(int argc, const char* const* argv) {
   manual_seed(seed);
   ModelConfig model_config{kind, tokenizer->vocab_size(), int64_t(corpus.label_names.size()), settings["embed"],
                            settings["layers"], settings["heads"], settings["feedforward"], max_length,
-                           settings["dropout"]};
+                           settings["dropout"], settings.value("pooling", "attention")};
   std::shared_ptr<TextModel> model = make_model(model_config);
   if (kind == "bow") {
     std::vector<std::vector<int64_t>> documents;

@@ -48,7 +48,7 @@ inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mni
 ItemSet load_item_folder(const fs::path& root, int item_size, bool invert = false);
 
 struct SceneOptions {
-  int canvas = 128, grid = 4, patch = 16;
+  int canvas = 128, grid = 4, patch = 32;
   float dim = 0.5f;  // a dim item's pixels are multiplied by this
 };
 // Checks the options against the item size: cells at least an item wide, patches dividing the cell.

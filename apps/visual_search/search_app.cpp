@@ -275,7 +275,7 @@ void add_scene_options(apps::Args& args) {
   args.option("set-sizes", "LIST", "4,8,12,16", "set sizes, drawn in turn");
   args.option("canvas", "N", "128", "canvas side in pixels");
   args.option("grid", "N", "4", "grid cells per side (each holds at most one item)");
-  args.option("patch", "N", "16", "patch side in pixels (a token per patch)");
+  args.option("patch", "N", "32", "patch side in pixels (a token per patch; 32: one per cell)");
   args.option("dim", "X", "0.5", "brightness of a dim item, relative to a bright one");
 }
 

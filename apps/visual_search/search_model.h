@@ -22,7 +22,7 @@
 namespace heed::search {
 
 struct SearchModelConfig {
-  int64_t canvas = 128, cell = 32, item = 28, patch = 16;
+  int64_t canvas = 128, cell = 32, item = 28, patch = 32;
   int64_t width = 96, layers = 3, heads = 4, feedforward = 384;
   int64_t categories = 0;  // > 0: an auxiliary head classifying each item's and the cue's category and brightness
   double dropout = 0.1;

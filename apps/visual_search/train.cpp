@@ -61,7 +61,7 @@ void write_curves(const std::filesystem::path& file, const std::vector<EpochReco
 
 void add_options(apps::Args& args) {
   args.option("out", "RUN_DIR", "", "run directory to create (or continue with --resume)", true);
-  args.option("epochs", "N", "12", "maximum epochs");
+  args.option("epochs", "N", "30", "maximum epochs");
   args.option("scenes", "N", "4096", "training scenes per epoch (new ones every epoch)");
   args.option("validation-scenes", "N", "1024", "validation scenes");
   args.option("test-scenes", "N", "2000", "test scenes, spread over conditions and --test-set-sizes");
@@ -70,7 +70,7 @@ void add_options(apps::Args& args) {
   args.option("lr", "X", "1e-3", "peak learning rate");
   args.option("warmup", "N", "", "warm-up steps (default: half of the first epoch)");
   args.option("weight-decay", "X", "0.05", "AdamW weight decay");
-  args.option("patience", "N", "4", "epochs without a better validation score before stopping");
+  args.option("patience", "N", "8", "epochs without a better validation score before stopping");
   args.option("seed", "N", "0", "seed of the scenes, initialisation, shuffling and dropout");
   args.option("threads", "N", "0", "CPU threads (0: all)");
   args.option("width", "N", "96", "token width (d_model)");

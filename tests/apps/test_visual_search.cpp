@@ -44,7 +44,7 @@ fs::path fresh_dir(const std::string& name) {
 
 TEST_CASE("make_scene follows the rules of feature and conjunction search") {
   const ItemSet items = synthetic_items();
-  const SceneOptions options;
+  const SceneOptions options{.patch = 16};
   for (Condition condition : {Condition::Feature, Condition::Conjunction})
     for (bool present : {false, true})
       for (int set_size : {1, 5, 16})
@@ -80,6 +80,8 @@ TEST_CASE("make_scene follows the rules of feature and conjunction search") {
           if (present) CHECK(important == 4);  // 16-pixel patches: the target's cell
           const auto unimportant = std::count(s.patch_labels.begin(), s.patch_labels.end(), kUnimportant);
           CHECK(unimportant == 4 * (set_size - (present ? 1 : 0)));
+          CHECK(make_scene(items, {.patch = 32}, condition, set_size, present, seed).target_patches.size() ==
+                (present ? 1u : 0u));  // 32-pixel patches: one per cell
           for (size_t p = 0; p < s.patch_labels.size(); ++p)  // 2·category + bright of the item there
             CHECK((s.patch_labels[p] == kBackground) == (s.patch_categories[p] == -1));
           if (present)
@@ -150,7 +152,7 @@ TEST_CASE("collate_scenes and pad_cue lay scenes out as the model takes them") {
   CHECK(batch.canvas.shape() == Shape{3, 1, 128, 128});
   CHECK(batch.cue.shape() == Shape{3, 1, 32, 32});
   CHECK(batch.presence.to_vector<int64_t>() == std::vector<int64_t>{0, 1, 0});
-  CHECK(batch.patch_labels.shape() == Shape{3, 64});
+  CHECK(batch.patch_labels.shape() == Shape{3, 16});
   std::vector<float> padded = pad_cue(cue, 28, 32);
   CHECK(padded[2 * 32 + 2] == cue[0]);    // centred: 2 pixels of border
   CHECK(padded[29 * 32 + 29] == cue[27 * 28 + 27]);
@@ -202,11 +204,11 @@ TEST_CASE("SearchModel gives presence logits, patch logits and attention maps of
   SceneBatch batch = collate_scenes({scenes.get(0), scenes.get(1)}, {});
   SearchModel::Output none = model.run(batch.canvas, batch.cue);
   CHECK(none.presence_logits.shape() == Shape{2, 2});
-  CHECK(none.patch_logits.shape() == Shape{2, 64, 3});
+  CHECK(none.patch_logits.shape() == Shape{2, 16, 3});
   CHECK_FALSE(none.attention.defined());
   for (auto map : {SearchModel::Map::LastLayer, SearchModel::Map::Rollout}) {
     SearchModel::Output out = model.run(batch.canvas, batch.cue, map);
-    REQUIRE(out.attention.shape() == Shape{2, 64});
+    REQUIRE(out.attention.shape() == Shape{2, 16});
     std::vector<double> row_sums = out.attention.sum({1}).to_vector<double>();
     for (double s : row_sums) CHECK((s > 0 && s < 1.0 + 1e-5));  // the cue's own column left out
     CHECK(out.presence_logits.to_vector<double>() == none.presence_logits.to_vector<double>());
@@ -224,8 +226,8 @@ TEST_CASE("evaluate scores every scene and patch, and training lowers the loss o
   SceneDataset scenes(items, {}, {}, 5, 1, 8);
   Evaluation e = evaluate(model, scenes, {}, 3, SearchModel::Map::LastLayer, false);
   CHECK(e.scenes.size() == 8);
-  CHECK(e.patches.total == 8 * 64);
-  CHECK(e.scenes[1].attention.size() == 64);
+  CHECK(e.patches.total == 8 * 16);
+  CHECK(e.scenes[1].attention.size() == 16);
   CHECK((e.score() >= 0 && e.score() <= 1));
   CHECK(evaluation_json(e)["by_condition_and_set_size"]["feature"]["4"]["scenes"] == 2);
 
