@@ -27,7 +27,7 @@ if(TARGET heed-text)
                    -DRESUMED=${text_runs}/resumed -DDATA=${text_fixture}/corpus.csv
                    -P ${CMAKE_CURRENT_SOURCE_DIR}/apps/check_text_smoke.cmake)
   set_tests_properties("apps: heed-text smoke artefacts, eval and predict" PROPERTIES
-                       FIXTURES_REQUIRED "text_smoke_run;text_smoke_resumed")
+                       FIXTURES_REQUIRED "text_smoke_run;text_smoke_resumed" FIXTURES_SETUP text_smoke_checked)
 
   # Error paths: name, expected message (regex), arguments.
   function(heed_text_error name expected)
@@ -35,7 +35,8 @@ if(TARGET heed-text)
              COMMAND ${CMAKE_COMMAND} -DPROGRAM=$<TARGET_FILE:heed-text> "-DEXPECT=${expected}"
                      "-DARGS=${ARGN}" -DGUARD=${text_runs}/full
                      -P ${CMAKE_CURRENT_SOURCE_DIR}/apps/expect_failure.cmake)
-    set_tests_properties("apps: heed-text error ${name}" PROPERTIES FIXTURES_REQUIRED text_smoke_run)
+    # After the artefact check, whose eval and predict write into the run the error tests guard.
+    set_tests_properties("apps: heed-text error ${name}" PROPERTIES FIXTURES_REQUIRED "text_smoke_run;text_smoke_checked")
   endfunction()
   heed_text_error("missing folder" "no such file or folder"
                   train --data ${text_runs}/no_such_corpus --out ${text_runs}/never1)
@@ -89,15 +90,17 @@ if(TARGET heed-search)
                    -DRESUMED=${search_runs}/resumed -DSCENES=${search_runs}/scenes -DITEMS=${search_items}
                    -P ${CMAKE_CURRENT_SOURCE_DIR}/apps/check_search_smoke.cmake)
   set_tests_properties("apps: heed-search smoke artefacts, eval and predict" PROPERTIES
-                       FIXTURES_REQUIRED "search_smoke_run;search_smoke_resumed;search_smoke_scenes")
+                       FIXTURES_REQUIRED "search_smoke_run;search_smoke_resumed;search_smoke_scenes"
+                       FIXTURES_SETUP search_smoke_checked)
 
   function(heed_search_error name expected)
     add_test(NAME "apps: heed-search error ${name}"
              COMMAND ${CMAKE_COMMAND} -DPROGRAM=$<TARGET_FILE:heed-search> "-DEXPECT=${expected}"
                      "-DARGS=${ARGN}" -DGUARD=${search_runs}/full
                      -P ${CMAKE_CURRENT_SOURCE_DIR}/apps/expect_failure.cmake)
+    # After the artefact check, whose eval and predict write into the run the error tests guard.
     set_tests_properties("apps: heed-search error ${name}" PROPERTIES
-                         FIXTURES_REQUIRED "search_smoke_run;search_smoke_scenes")
+                         FIXTURES_REQUIRED "search_smoke_run;search_smoke_scenes;search_smoke_checked")
   endfunction()
   heed_search_error("scene that is not an image" "not an image file"
                     predict ${search_runs}/full --scene ${search_items}/../README.md --category Trouser)
