@@ -41,7 +41,7 @@ int predict_command(int argc, const char* const* argv) {
                image.height, item_size, item_size);
     cue = image.pixels;
   } else {
-    ItemSet pool = load_pools(settings["items"], item_size, settings["invert"], settings["seed"]).test;
+    ItemSet pool = load_test_pool(settings["items"], item_size, settings["invert"], settings["seed"]);
     const auto& names = pool.category_names;
     const auto it = std::find(names.begin(), names.end(), args.get("category"));
     HEED_CHECK(it != names.end(), "predict: no category '{}' among the run's items ({})", args.get("category"),

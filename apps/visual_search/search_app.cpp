@@ -41,6 +41,11 @@ ItemPools load_pools(const std::string& items_folder, int item_size, bool invert
   return pools;
 }
 
+ItemSet load_test_pool(const std::string& items_folder, int item_size, bool invert, uint64_t seed) {
+  return items_folder.empty() ? load_fashion_mnist(kFashionMnistDir, false)
+                              : load_pools(items_folder, item_size, invert, seed).test;
+}
+
 std::vector<int> parse_set_sizes(const std::string& text, int max_size) {
   std::vector<int> sizes;
   std::stringstream in(text);

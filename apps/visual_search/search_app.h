@@ -28,6 +28,8 @@ struct ItemPools {
   std::string source;  // "fashion-mnist" or the folder
 };
 ItemPools load_pools(const std::string& items_folder, int item_size, bool invert, uint64_t seed);
+// load_pools(...).test, without reading Fashion-MNIST's training images.
+ItemSet load_test_pool(const std::string& items_folder, int item_size, bool invert, uint64_t seed);
 
 // Which scenes a dataset holds: scene i is present when i is odd, of condition
 // conditions[(i / 2) % size] and set size set_sizes[(i / 2 / conditions) % size], so every

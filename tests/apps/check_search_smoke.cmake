@@ -1,27 +1,11 @@
 # Checks the heed-search smoke run RUN: validation loss fell, every artefact exists and parses,
 # the interrupted-then-resumed run RESUMED ended exactly like RUN, eval works on the unseen item
 # folder ITEMS, and predict works on a scene of SCENES (written by heed-search generate).
-foreach(name config.json best.safetensors last.safetensors history.json curves.png metrics.json report.txt
-             set_size.png examples.png)
-  if(NOT EXISTS ${RUN}/${name})
-    message(FATAL_ERROR "missing ${RUN}/${name}")
-  endif()
-endforeach()
-foreach(png curves.png set_size.png examples.png)
-  file(READ ${RUN}/${png} signature LIMIT 8 HEX)
-  if(NOT signature STREQUAL "89504e470d0a1a0a")
-    message(FATAL_ERROR "${png} is not a PNG (starts ${signature})")
-  endif()
-endforeach()
-
-file(READ ${RUN}/history.json history)
-string(JSON epochs LENGTH "${history}")
-math(EXPR last "${epochs} - 1")
-string(JSON first_loss GET "${history}" 0 validation_loss)
-string(JSON last_loss GET "${history}" ${last} validation_loss)
-if(NOT last_loss LESS first_loss)
-  message(FATAL_ERROR "validation loss did not fall: ${first_loss} -> ${last_loss}")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/smoke_checks.cmake)
+require_files(${RUN} config.json best.safetensors last.safetensors history.json curves.png metrics.json report.txt
+              set_size.png examples.png)
+require_pngs(${RUN} curves.png set_size.png examples.png)
+require_validation_loss_fell(${RUN})
 
 file(READ ${RUN}/metrics.json metrics)
 foreach(key presence_accuracy pointing_game important_f1)

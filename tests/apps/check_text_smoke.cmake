@@ -1,23 +1,9 @@
 # Checks the smoke run RUN: validation loss fell, every artefact exists and parses, eval and
 # predict work on it, and the interrupted-then-resumed run RESUMED ended exactly like RUN.
-foreach(name config.json tokenizer.json split.json best.safetensors last.safetensors metrics.json report.txt
-             curves.png history.json)
-  if(NOT EXISTS ${RUN}/${name})
-    message(FATAL_ERROR "missing ${RUN}/${name}")
-  endif()
-endforeach()
-
-file(READ ${RUN}/history.json history)
-string(JSON epochs LENGTH "${history}")
-if(epochs LESS 2)
-  message(FATAL_ERROR "history.json holds ${epochs} epochs")
-endif()
-math(EXPR last "${epochs} - 1")
-string(JSON first_loss GET "${history}" 0 validation_loss)
-string(JSON last_loss GET "${history}" ${last} validation_loss)
-if(NOT last_loss LESS first_loss)
-  message(FATAL_ERROR "validation loss did not fall: ${first_loss} -> ${last_loss}")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/smoke_checks.cmake)
+require_files(${RUN} config.json tokenizer.json split.json best.safetensors last.safetensors metrics.json report.txt
+              curves.png history.json)
+require_validation_loss_fell(${RUN})
 
 file(READ ${RUN}/metrics.json metrics)
 string(JSON accuracy GET "${metrics}" test accuracy)
@@ -29,10 +15,7 @@ file(READ ${RUN}/report.txt report)
 if(NOT report MATCHES "precision +recall +f1-score +support" OR NOT report MATCHES "weighted avg")
   message(FATAL_ERROR "report.txt is not a classification report:\n${report}")
 endif()
-file(READ ${RUN}/curves.png signature LIMIT 8 HEX)
-if(NOT signature STREQUAL "89504e470d0a1a0a")
-  message(FATAL_ERROR "curves.png is not a PNG (starts ${signature})")
-endif()
+require_pngs(${RUN} curves.png)
 
 # The resumed run saw the same batches and random numbers: the same history and test figures.
 file(READ ${RESUMED}/metrics.json resumed_metrics)
