@@ -42,7 +42,8 @@ int eval_command(int argc, const char* const* argv) {
              "eval: {} exists and is not empty; choose a new --out", out.string());
 
   ItemSet pool = args.given("items") ? load_item_folder(args.get("items"), 28, args.is_set("invert"))
-                                     : load_test_pool(settings["items"], 28, settings["invert"], settings["seed"]);
+                                     : load_test_pool(settings["items"], 28, settings["invert"],
+                                                      config.at("settings").at("seed"));  // the run's split
   const std::filesystem::path weights = run_dir / "best.safetensors";
   HEED_CHECK(std::filesystem::exists(weights, ec), "eval: {} has no best.safetensors (did training finish an epoch?)",
              run_dir.string());
