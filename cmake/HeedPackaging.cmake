@@ -23,7 +23,7 @@ set(CPACK_COMPONENT_RUNTIME_DESCRIPTION "heed: tensors, autograd, nn layers and 
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_NAME heed-dev)
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_DEPENDS
-    "heed (= ${PROJECT_VERSION}), libopenblas-dev, libfmt-dev, zlib1g-dev, pkg-config")
+    "heed (= ${PROJECT_VERSION}), libopenblas-dev, libfmt-dev, zlib1g-dev, libedf-dev, pkg-config")
 set(CPACK_COMPONENT_DEVELOPMENT_DESCRIPTION
     "heed: headers, static libraries, CMake package (find_package(heed)) and pkg-config file")
 

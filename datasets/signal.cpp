@@ -331,6 +331,40 @@ std::vector<double> filtfilt(const std::vector<double>& b, const std::vector<dou
   });
 }
 
+namespace {
+
+// One-sided density spectra of the segments x[s*step, s*step + n) that fit, each segment's mean
+// removed and multiplied by the window: |FFT|^2 / (fs * sum(w^2)), doubled except at DC and the
+// even Nyquist bin.
+struct SegmentSpectra {
+  std::vector<double> frequencies;
+  std::vector<std::vector<double>> columns;  // [segment][frequency]
+};
+
+SegmentSpectra segment_spectra(const std::vector<double>& x, double fs, const std::vector<double>& window, size_t step) {
+  const size_t n = window.size(), bins = n / 2 + 1, segments = (x.size() - (n - step)) / step;
+  double window_power = 0;
+  for (double w : window) window_power += w * w;
+  const double scale = 1 / (fs * window_power);
+  kissfft<double> fft(n, false);
+  std::vector<cplx> in(n), out(n);
+  SegmentSpectra result{std::vector<double>(bins), std::vector<std::vector<double>>(segments, std::vector<double>(bins))};
+  for (size_t k = 0; k < bins; ++k) result.frequencies[k] = static_cast<double>(k) * fs / static_cast<double>(n);
+  for (size_t s = 0; s < segments; ++s) {
+    const double* seg = x.data() + s * step;
+    double mean = std::accumulate(seg, seg + n, 0.0) / static_cast<double>(n);
+    for (size_t i = 0; i < n; ++i) in[i] = (seg[i] - mean) * window[i];
+    fft.transform(in.data(), out.data());
+    for (size_t k = 0; k < bins; ++k) {
+      bool unpaired = k == 0 || (n % 2 == 0 && k == bins - 1);
+      result.columns[s][k] = std::norm(out[k]) * (unpaired ? scale : 2 * scale);
+    }
+  }
+  return result;
+}
+
+}  // namespace
+
 Spectrum welch(const std::vector<double>& x, double fs, int nperseg) {
   const char* op = "welch";
   check_signal(x, op);
@@ -338,30 +372,38 @@ Spectrum welch(const std::vector<double>& x, double fs, int nperseg) {
   HEED_CHECK(nperseg >= 2, "{}: nperseg must be at least 2, got {}", op, nperseg);
   size_t n = static_cast<size_t>(nperseg);
   HEED_CHECK(n <= x.size(), "{}: nperseg ({}) is longer than the signal ({} samples)", op, nperseg, x.size());
-  size_t step = n - n / 2, segments = (x.size() - n / 2) / step;
-
   std::vector<double> window(n);
-  double window_power = 0;
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = 0; i < n; ++i)
     window[i] = 0.5 - 0.5 * std::cos(2 * pi * static_cast<double>(i) / static_cast<double>(n));
-    window_power += window[i] * window[i];
+  SegmentSpectra spectra = segment_spectra(x, fs, window, n - n / 2);
+  Spectrum result{spectra.frequencies, std::vector<double>(spectra.frequencies.size(), 0.0)};
+  for (const auto& column : spectra.columns)
+    for (size_t k = 0; k < column.size(); ++k) result.psd[k] += column[k] / static_cast<double>(spectra.columns.size());
+  return result;
+}
+
+Spectrogram spectrogram(const std::vector<double>& x, double fs, int nperseg) {
+  const char* op = "spectrogram";
+  check_signal(x, op);
+  check_rate(fs, op);
+  HEED_CHECK(nperseg >= 2, "{}: nperseg must be at least 2, got {}", op, nperseg);
+  size_t n = static_cast<size_t>(nperseg);
+  HEED_CHECK(n <= x.size(), "{}: nperseg ({}) is longer than the signal ({} samples)", op, nperseg, x.size());
+  // Periodic Tukey(alpha = 0.25): scipy's symmetric window of n + 1 points without its last.
+  const double alpha = 0.25, m = static_cast<double>(n);  // m = (n + 1) - 1
+  const auto width = static_cast<size_t>(std::floor(alpha * m / 2));
+  std::vector<double> window(n, 1.0);
+  for (size_t i = 0; i < n; ++i) {
+    double t = static_cast<double>(i);
+    if (i <= width) window[i] = 0.5 * (1 + std::cos(pi * (-1 + 2 * t / alpha / m)));
+    else if (i >= n - width) window[i] = 0.5 * (1 + std::cos(pi * (-2 / alpha + 1 + 2 * t / alpha / m)));
   }
-  kissfft<double> fft(n, false);
-  std::vector<cplx> in(n), out(n);
-  size_t bins = n / 2 + 1;
-  Spectrum result{std::vector<double>(bins), std::vector<double>(bins, 0.0)};
-  for (size_t s = 0; s < segments; ++s) {
-    const double* seg = x.data() + s * step;
-    double mean = std::accumulate(seg, seg + n, 0.0) / static_cast<double>(n);
-    for (size_t i = 0; i < n; ++i) in[i] = (seg[i] - mean) * window[i];
-    fft.transform(in.data(), out.data());
-    for (size_t k = 0; k < bins; ++k) result.psd[k] += std::norm(out[k]);
-  }
-  double scale = 1 / (fs * window_power * static_cast<double>(segments));
-  for (size_t k = 0; k < bins; ++k) {
-    result.frequencies[k] = static_cast<double>(k) * fs / static_cast<double>(n);
-    bool unpaired = k == 0 || (n % 2 == 0 && k == bins - 1);  // DC and the even Nyquist bin
-    result.psd[k] *= unpaired ? scale : 2 * scale;
+  const size_t step = n - n / 8;
+  SegmentSpectra spectra = segment_spectra(x, fs, window, step);
+  Spectrogram result{spectra.frequencies, {}, std::vector<std::vector<double>>(spectra.frequencies.size())};
+  for (size_t s = 0; s < spectra.columns.size(); ++s) {
+    result.times.push_back((static_cast<double>(s * step) + m / 2) / fs);
+    for (size_t k = 0; k < spectra.frequencies.size(); ++k) result.power[k].push_back(spectra.columns[s][k]);
   }
   return result;
 }

@@ -65,6 +65,15 @@ struct Spectrum {
 // than a warning. The FFT is KISS FFT's, in double precision.
 Spectrum welch(const std::vector<double>& x, double fs, int nperseg);
 
+// scipy.signal.spectrogram(x, fs, nperseg=nperseg) with its defaults: periodic Tukey window
+// (alpha 0.25), noverlap = nperseg / 8 (floor), each segment's mean removed, one-sided density
+// scaling as welch, but one column per segment (not averaged). times are the segments' centres.
+struct Spectrogram {
+  std::vector<double> frequencies, times;
+  std::vector<std::vector<double>> power;  // power[frequency][segment]
+};
+Spectrogram spectrogram(const std::vector<double>& x, double fs, int nperseg);
+
 // The power in [lo_hz, hi_hz): numpy.trapz(psd[m], freqs[m]) over the bins m with
 // lo_hz <= f < hi_hz, i.e. the trapezoid rule between the first and last bin in the band (the
 // half-bins at the band's edges are not counted). At least two bins must fall in the band.

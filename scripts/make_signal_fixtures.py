@@ -12,6 +12,7 @@
 #   <filter>.padlen               sosfiltfilt's default padlen for that sos
 #   notch<F>.b / .a / .filtfilt.<x>   iirnotch(F, 30, fs) and filtfilt(b, a, x)
 #   welch<N>.<x>.f / .psd         welch(x, fs, nperseg=N)
+#   spectrogram<N>.<x>.f / .t / .power  spectrogram(x, fs, nperseg=N), power row-major [f][t]
 #   welch<N>.<x>.bands            trapz of the PSD over delta, theta, alpha, beta, gamma ([lo, hi) bins)
 #   zscore.<x>                    (x - mean) / std with the parameters stored in zscore.<x>.stats
 #   resample<U>_<D>.<x>           resample_poly(x, U, D)
@@ -72,6 +73,12 @@ for nperseg in (256, 200, 125):
             bands.append(np.trapz(psd[m], f[m]))
         key = f"welch{nperseg}.{name}"
         tensors += [(f"{key}.f", f), (f"{key}.psd", psd), (f"{key}.bands", np.array(bands))]
+
+for nperseg in (128, 100):
+    for name, (fs, x) in signals.items():
+        f, t, sxx = ss.spectrogram(x, fs, nperseg=nperseg)
+        key = f"spectrogram{nperseg}.{name}"
+        tensors += [(f"{key}.f", f), (f"{key}.t", t), (f"{key}.power", sxx.reshape(-1))]
 
 for name, (fs, x) in signals.items():
     stats = np.array([x[: x.size // 2].mean(), x[: x.size // 2].std()])  # "training split" statistics

@@ -152,6 +152,20 @@ TEST_CASE("welch: PSD matches scipy's for even and odd nperseg") {
     }
 }
 
+TEST_CASE("spectrogram: frequencies, segment times and power match scipy's") {
+  for (int nperseg : {128, 100})
+    for (const auto& sig : signals) {
+      std::string key = fmt::format("spectrogram{}.{}", nperseg, sig.name);
+      Spectrogram s = spectrogram(fixture(sig.name), sig.fs, nperseg);
+      CHECK_MATCH(mismatch_elementwise(s.frequencies, fixture(key + ".f"), 1e-14), key + " frequencies");
+      CHECK_MATCH(mismatch_elementwise(s.times, fixture(key + ".t"), 1e-14), key + " times");
+      std::vector<double> power;
+      for (const auto& row : s.power) power.insert(power.end(), row.begin(), row.end());
+      CHECK_MATCH(mismatch_elementwise(power, fixture(key + ".power"), 1e-9), key + " power");
+    }
+  CHECK_THROWS_AS(spectrogram(std::vector<double>(50, 1.0), 100, 64), Error);
+}
+
 TEST_CASE("welch: band powers and the theta/beta ratio match numpy.trapz over scipy's PSD") {
   const char* names[] = {"delta", "theta", "alpha", "beta", "gamma"};
   for (int nperseg : {256, 200})

@@ -1,5 +1,5 @@
-// libFuzzer target for the file readers heed parses itself (.safetensors, .npy, IDX plain or
-// gzipped). Any input
+// libFuzzer target for the file readers (.safetensors, .npy, IDX plain or gzipped, and EDF/BDF
+// recordings through heed::eeg::read_recording, whose checks guard EDFlib). Any input
 // must end in a tensor or a heed::Error: never a crash, a hang, or an absurd allocation
 // (ASan's allocation limit catches those). Build and run with scripts/fuzz.
 #include <sys/mman.h>
@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <string>
 
+#include "datasets/eeg_io.h"
 #include "datasets/idx.h"
 #include "tensor/io.h"
 
@@ -43,6 +44,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   try {
     (void)heed::data::read_idx(file.path()).to_tensor().numel();
+  } catch (const heed::Error&) {
+  }
+  try {
+    (void)heed::eeg::read_recording(file.path()).num_samples();
   } catch (const heed::Error&) {
   }
   return 0;

@@ -1,5 +1,5 @@
 // libFuzzer target for the text readers: clean_email and the other cleaners, sanitize_utf8, and
-// the CSV/TSV and JSON Lines corpus parsers. Any input must end in valid UTF-8 text or a
+// the CSV/TSV and JSON Lines corpus parsers, and BIDS events.tsv. Any input must end in valid UTF-8 text or a
 // heed::Error: never a crash, a hang, another exception, or invalid UTF-8 in the output.
 // Build and run with scripts/fuzz.
 #include <cstdint>
@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "datasets/eeg_io.h"
 #include "datasets/text_clean.h"
 #include "datasets/text_corpus.h"
 #include "tensor/error.h"
@@ -45,6 +46,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   try {
     require_consistent(parse_text_jsonl(bytes, {}, "fuzz.jsonl"));
+  } catch (const heed::Error&) {
+  }
+  try {
+    for (const auto& event : heed::eeg::parse_events_tsv(std::string(bytes)))
+      if (!(event.duration >= 0)) std::abort();
   } catch (const heed::Error&) {
   }
   return 0;

@@ -1,0 +1,138 @@
+// heed::eeg preprocessing on whole recordings: channel selection, re-reference, filters,
+// resampling, epoching, rejection and normalisation statistics.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <numbers>
+
+#include "datasets/eeg_preprocess.h"
+#include "datasets/signal.h"
+#include "tensor/error.h"
+
+using namespace heed;
+using namespace heed::eeg;
+
+namespace {
+
+// Channels "A", "B", "C": sines of 10, 30 and 55 Hz at 256 Hz for `seconds`.
+Recording sines(double seconds = 4) {
+  Recording r;
+  r.channels = {"A", "B", "C"};
+  r.units = {"uV", "uV", "uV"};
+  r.sample_rate = 256;
+  const double hz[] = {10, 30, 55};
+  for (double f : hz) {
+    std::vector<double> x(size_t(seconds * 256));
+    for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(2 * std::numbers::pi * f * double(i) / 256);
+    r.data.push_back(x);
+  }
+  return r;
+}
+
+double rms(const std::vector<double>& x, size_t from, size_t to) {
+  double s = 0;
+  for (size_t i = from; i < to; ++i) s += x[i] * x[i];
+  return std::sqrt(s / double(to - from));
+}
+
+}  // namespace
+
+TEST_CASE("select_channels keeps the named channels in the order asked, case-insensitively") {
+  Recording r = sines();
+  Recording s = select_channels(r, {"c", "A"});
+  REQUIRE(s.channels == std::vector<std::string>{"C", "A"});
+  CHECK(s.data[0] == r.data[2]);
+  CHECK(s.data[1] == r.data[0]);
+  CHECK_THROWS_AS(select_channels(r, {"Z"}), Error);
+  CHECK_THROWS_AS(select_channels(r, {}), Error);
+}
+
+TEST_CASE("average_reference leaves channels summing to zero at every sample") {
+  Recording r = sines();
+  for (auto& x : r.data[1]) x += 7;  // an offset on one channel
+  average_reference(r);
+  for (size_t t = 0; t < r.data[0].size(); t += 97)
+    CHECK(r.data[0][t] + r.data[1][t] + r.data[2][t] == doctest::Approx(0).epsilon(1e-12));
+  Recording one = select_channels(sines(), {"A"});
+  CHECK_THROWS_AS(average_reference(one), Error);
+}
+
+TEST_CASE("band-pass keeps the band and removes what lies outside it; the notch removes line noise") {
+  Recording r = sines(8);
+  bandpass_filter(r, 4, 40);
+  const size_t a = 256 * 2, b = 256 * 6;  // away from the edges
+  CHECK(rms(r.data[0], a, b) == doctest::Approx(std::sqrt(0.5)).epsilon(0.02));  // 10 Hz kept
+  CHECK(rms(r.data[1], a, b) == doctest::Approx(std::sqrt(0.5)).epsilon(0.02));  // 30 Hz kept
+  CHECK(rms(r.data[2], a, b) < 0.05);                                            // 55 Hz gone
+  Recording line = sines(8);
+  notch_filter(line, 55);
+  CHECK(rms(line.data[2], a, b) < 0.01);
+  CHECK(rms(line.data[0], a, b) == doctest::Approx(std::sqrt(0.5)).epsilon(0.01));
+  // The same numbers as the one-channel function.
+  Recording again = sines(8);
+  bandpass_filter(again, 8, 40, 2);
+  CHECK(again.data[1] == signal::sosfiltfilt(signal::butter_bandpass_sos(2, 8, 40, 256), sines(8).data[1]));
+}
+
+TEST_CASE("resample changes the rate, keeps a tone's amplitude, and treats 256.016 Hz as 256") {
+  Recording r = sines(4);
+  resample(r, 128);
+  CHECK(r.sample_rate == 128);
+  CHECK(r.num_samples() == 512);
+  CHECK(rms(r.data[0], 64, 448) == doctest::Approx(std::sqrt(0.5)).epsilon(0.02));
+  Recording odd = sines(4);
+  odd.sample_rate = 256.016;
+  resample(odd, 128);
+  CHECK(odd.num_samples() == 512);
+  Recording bad = sines(4);
+  bad.sample_rate = 250.5;
+  CHECK_THROWS_AS(resample(bad, 128), Error);
+}
+
+TEST_CASE("epoch_windows cuts each event's span into windows and drops windows outside the recording") {
+  const std::vector<Annotation> events{{1, 4, "x"}, {9, 0.5, "y"}, {9.5, 3, "x"}, {-1, 2, "z"}};
+  EpochOptions o;
+  o.length = 2, o.stride = 1;
+  // 10 s at 100 Hz: x over [1, 5): windows at 1, 2, 3; y (shorter than a window): one at 9, past the
+  // end, dropped; x at 9.5 reaches past 10 s: dropped; z at -1: dropped.
+  auto w = epoch_windows(events, 100, 1000, o);
+  REQUIRE(w.size() == 3);
+  CHECK(w[0].start == 100);
+  CHECK(w[2].start == 300);
+  CHECK(w[2].length == 200);
+  CHECK(w[1].event == 0);
+  o.labels = {"y"};
+  CHECK(epoch_windows(events, 100, 2000, o).size() == 1);
+  o.labels = {};
+  o.offset = 0.5, o.span = 2.5;  // [1.5, 4): windows at 1.5 only (2.5 + 2 > 4)
+  w = epoch_windows({{1, 0, "x"}}, 100, 1000, o);
+  REQUIRE(w.size() == 1);
+  CHECK(w[0].start == 150);
+  o.length = 0;
+  CHECK_THROWS_AS(epoch_windows(events, 100, 1000, o), Error);
+}
+
+TEST_CASE("window_samples, peak_to_peak and the training split's channel statistics") {
+  Recording r = sines(2);
+  const Window w{10, 100, "x", 0};
+  std::vector<float> x = window_samples(r, w);
+  REQUIRE(x.size() == 300);
+  CHECK(x[100] == doctest::Approx(r.data[1][10]));
+  CHECK(peak_to_peak(r, w) == doctest::Approx(2).epsilon(0.01));
+  CHECK_THROWS_AS(window_samples(r, {500, 100, "x", 0}), Error);
+
+  std::vector<std::vector<float>> windows{{1, 2, 3, 10, 10, 10}, {3, 2, 1, 20, 20, 20}};
+  ChannelStats s = channel_stats(windows, 2);
+  CHECK(s.mean[0] == doctest::Approx(2));
+  CHECK(s.mean[1] == doctest::Approx(15));
+  CHECK(s.std[0] == doctest::Approx(std::sqrt(4.0 / 6)));
+  CHECK(s.std[1] == doctest::Approx(5));
+  std::vector<float> v{2, 2, 2, 25, 5, 15};
+  apply_zscore(v, s);
+  CHECK(v[0] == doctest::Approx(0));
+  CHECK(v[3] == doctest::Approx(2));
+  CHECK(v[4] == doctest::Approx(-2));
+  CHECK_THROWS_AS(channel_stats(windows, 4), Error);
+  CHECK(microvolts_per_unit("mV") == 1000);
+  CHECK(microvolts_per_unit("V") == 1e6);
+}
