@@ -119,3 +119,58 @@ if(TARGET heed-search)
   heed_search_error("bad set size" "not a whole number from 1 to 16"
                     generate --out ${search_runs}/never2 --set-sizes 4,20)
 endif()
+
+# heed-eeg: simulate three subjects, a short cross-validated training (and the same interrupted
+# after one fold and resumed), the artefacts, eval, predict and stream, and the error paths.
+if(TARGET heed-eeg)
+  set(eeg_runs ${CMAKE_CURRENT_BINARY_DIR}/eeg_smoke_runs)
+  set(eeg_train_args --data ${eeg_runs}/sim --cv trial --folds 3 --epochs 4 --batch 16 --threads 1 --window 1 --stride 1)
+  add_test(NAME "apps: heed-eeg smoke clean" COMMAND ${CMAKE_COMMAND} -E rm -rf ${eeg_runs})
+  set_tests_properties("apps: heed-eeg smoke clean" PROPERTIES FIXTURES_SETUP eeg_smoke_clean)
+  add_test(NAME "apps: heed-eeg smoke simulate"
+           COMMAND heed-eeg simulate --out ${eeg_runs}/sim --subjects 3 --minutes 1 --block 10 --seed 5)
+  set_tests_properties("apps: heed-eeg smoke simulate" PROPERTIES FIXTURES_REQUIRED eeg_smoke_clean
+                       FIXTURES_SETUP eeg_smoke_sim)
+  add_test(NAME "apps: heed-eeg smoke train" COMMAND heed-eeg train ${eeg_train_args} --out ${eeg_runs}/full)
+  add_test(NAME "apps: heed-eeg smoke train interrupted"
+           COMMAND heed-eeg train ${eeg_train_args} --out ${eeg_runs}/resumed --stop-after 1)
+  add_test(NAME "apps: heed-eeg smoke train resumed" COMMAND heed-eeg train --out ${eeg_runs}/resumed --resume --threads 1)
+  set_tests_properties("apps: heed-eeg smoke train" "apps: heed-eeg smoke train interrupted" PROPERTIES
+                       FIXTURES_REQUIRED eeg_smoke_sim)
+  set_tests_properties("apps: heed-eeg smoke train" PROPERTIES FIXTURES_SETUP eeg_smoke_run)
+  set_tests_properties("apps: heed-eeg smoke train interrupted" PROPERTIES FIXTURES_SETUP eeg_smoke_interrupted)
+  set_tests_properties("apps: heed-eeg smoke train resumed" PROPERTIES
+                       FIXTURES_REQUIRED "eeg_smoke_sim;eeg_smoke_interrupted" FIXTURES_SETUP eeg_smoke_resumed)
+  add_test(NAME "apps: heed-eeg smoke artefacts, eval, predict and stream"
+           COMMAND ${CMAKE_COMMAND} -DHEED_EEG=$<TARGET_FILE:heed-eeg> -DRUN=${eeg_runs}/full
+                   -DRESUMED=${eeg_runs}/resumed -DSIM=${eeg_runs}/sim
+                   -P ${CMAKE_CURRENT_SOURCE_DIR}/apps/check_eeg_smoke.cmake)
+  set_tests_properties("apps: heed-eeg smoke artefacts, eval, predict and stream" PROPERTIES
+                       FIXTURES_REQUIRED "eeg_smoke_run;eeg_smoke_resumed" FIXTURES_SETUP eeg_smoke_checked)
+
+  function(heed_eeg_error name expected)
+    add_test(NAME "apps: heed-eeg error ${name}"
+             COMMAND ${CMAKE_COMMAND} -DPROGRAM=$<TARGET_FILE:heed-eeg> "-DEXPECT=${expected}"
+                     "-DARGS=${ARGN}" -DGUARD=${eeg_runs}/full
+                     -P ${CMAKE_CURRENT_SOURCE_DIR}/apps/expect_failure.cmake)
+    set_tests_properties("apps: heed-eeg error ${name}" PROPERTIES
+                         FIXTURES_REQUIRED "eeg_smoke_sim;eeg_smoke_run;eeg_smoke_checked")
+  endfunction()
+  heed_eeg_error("folder without recordings" "no .edf or .bdf recordings"
+                 train --data ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/search_items --out ${eeg_runs}/never1)
+  heed_eeg_error("missing events.tsv" "neither .*sim-01_events.tsv nor .*events.tsv exists"
+                 train --data ${eeg_runs}/sim --labels events.tsv --out ${eeg_runs}/never2)
+  heed_eeg_error("band above Nyquist" "--band 1:80 must satisfy"
+                 train --data ${eeg_runs}/sim --band 1:80 --out ${eeg_runs}/never3)
+  heed_eeg_error("one class only" "at least 2 are needed"
+                 train --data ${eeg_runs}/sim --classes focused --out ${eeg_runs}/never4)
+  heed_eeg_error("too many folds" "--folds 9: must be in"
+                 train --data ${eeg_runs}/sim --folds 9 --cv subject --out ${eeg_runs}/never5)
+  heed_eeg_error("existing run not overwritten" "not empty.*--resume" train ${eeg_train_args} --out ${eeg_runs}/full)
+  heed_eeg_error("not a recording" "README.txt"
+                 predict ${eeg_runs}/full --data ${eeg_runs}/sim/README.txt)
+  heed_eeg_error("run from another app" "not by heed-eeg"
+                 eval ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/eeg_smoke/other_app_run --data ${eeg_runs}/sim)
+  heed_eeg_error("unfinished run" "training has not finished"
+                 predict ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/eeg_smoke/unfinished_run --data ${eeg_runs}/sim/sim-01.edf)
+endif()

@@ -1,0 +1,147 @@
+// heed-eeg's pieces: the simulator, windows from recordings, folds without leakage, the model's
+// shapes, attention and gradients.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "apps/eeg_attention/eeg_app.h"
+#include "apps/eeg_attention/simulate.h"
+#include "autograd/gradcheck.h"
+#include "datasets/signal.h"
+#include "tensor/error.h"
+#include "tensor/random.h"
+
+using namespace heed;
+using namespace heed::eeg;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path fresh_dir(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / ("heed_test_eeg_" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+double alpha_power(const std::vector<double>& x, double fs) {
+  auto s = signal::welch(x, fs, int(fs));
+  return signal::band_power(s.frequencies, s.psd, 8, 13);
+}
+
+}  // namespace
+
+TEST_CASE("simulate: deterministic, balanced blocks, relaxed blocks carry more occipital alpha") {
+  SimulationOptions o;
+  o.minutes = 2, o.block_seconds = 10, o.seed = 3;
+  Recording a = simulate_recording(o, 1), b = simulate_recording(o, 1), c = simulate_recording(o, 2);
+  CHECK(a.data == b.data);
+  CHECK(a.data != c.data);
+  REQUIRE(a.channels.size() == 10);
+  CHECK(a.num_samples() == 120 * 256);
+  REQUIRE(a.annotations.size() == 12);
+  int relaxed = 0;
+  double alpha[2] = {0, 0};
+  const int o1 = a.channel_index("O1");
+  for (const auto& block : a.annotations) {
+    relaxed += block.label == "relaxed";
+    CHECK(block.duration == 10);
+    const auto from = size_t((block.onset + 2) * 256), to = size_t((block.onset + 10) * 256);
+    std::vector<double> x(a.data[size_t(o1)].begin() + long(from), a.data[size_t(o1)].begin() + long(to));
+    alpha[block.label == "relaxed"] += alpha_power(x, 256);
+  }
+  CHECK(relaxed == 6);
+  CHECK(alpha[1] > 1.5 * alpha[0]);
+  o.minutes = 0;
+  CHECK_THROWS_AS(simulate_recording(o, 1), Error);
+}
+
+TEST_CASE("windows from simulated EDF+ files: classes from annotations, trials and recordings kept apart") {
+  const fs::path dir = fresh_dir("windows");
+  SimulationOptions o;
+  o.minutes = 1, o.block_seconds = 10;
+  for (int s = 1; s <= 3; ++s) write_edf(dir / ("sim-" + std::to_string(s) + ".edf"), simulate_recording(o, s));
+  Pipeline p;
+  p.epochs.length = 2, p.epochs.stride = 1;
+  const auto files = find_recordings(dir.string());
+  REQUIRE(files.size() == 3);
+  WindowSet w = load_windows(files, "annotations", p);
+  CHECK(w.class_names == std::vector<std::string>{"focused", "relaxed"});
+  CHECK(w.channels == 10);
+  CHECK(w.samples == 256);
+  CHECK(w.size() == 3 * 6 * 9);  // 6 blocks of 10 s, 9 windows of 2 s every 1 s in each
+  CHECK(w.x[0].size() == size_t(10 * 256));
+  std::set<int64_t> trials(w.trial.begin(), w.trial.end());
+  CHECK(trials.size() == 18);
+
+  for (bool by_recording : {false, true}) {
+    const int64_t folds = 3;
+    auto fold = assign_folds(w, by_recording, folds, 0);
+    std::map<int64_t, std::set<int64_t>> folds_of_group;
+    std::map<int64_t, std::set<int64_t>> classes_in_fold;
+    for (size_t i = 0; i < w.size(); ++i) {
+      folds_of_group[by_recording ? w.recording[i] : w.trial[i]].insert(fold[i]);
+      classes_in_fold[fold[i]].insert(w.y[i]);
+    }
+    for (const auto& [group, in] : folds_of_group) CHECK(in.size() == 1);  // no group in two folds
+    CHECK(classes_in_fold.size() == size_t(folds));
+    if (!by_recording)
+      for (const auto& [f, classes] : classes_in_fold) CHECK(classes.size() == 2);  // stratified
+  }
+  CHECK_THROWS_AS(assign_folds(w, true, 4, 0), Error);  // 3 recordings
+  p.epochs.labels = {"focused"};
+  CHECK_THROWS_WITH_AS(load_windows(files, "annotations", p, {"focused"}),
+                       doctest::Contains("at least 2 are needed"), Error);
+  CHECK_THROWS_AS(find_recordings((dir / "missing").string()), Error);
+  CHECK_THROWS_AS(recording_events(files[0], Recording{}, "labels.csv"), Error);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("the model: logits and attention shapes, attention rows sum to one, band-power features") {
+  manual_seed(0);
+  EegModelConfig c;
+  c.channels = 3, c.samples = 128, c.classes = 2, c.sample_rate = 64, c.hidden = 8, c.temporal_filters = 4;
+  EegModel model(c);
+  model.eval();
+  Tensor logits = model(randn({5, 3, 128}));
+  CHECK(logits.shape() == Shape{5, 2});
+  Tensor a = model.last_attention();
+  REQUIRE(a.shape() == Shape{5, model.steps()});
+  auto weights = a.to_vector<double>();
+  for (int64_t b = 0; b < 5; ++b) {
+    double sum = 0;
+    for (int64_t t = 0; t < model.steps(); ++t) sum += weights[size_t(b * model.steps() + t)];
+    CHECK(sum == doctest::Approx(1).epsilon(1e-5));
+  }
+  CHECK_THROWS_AS(model(randn({5, 4, 128})), Error);
+  c.samples = 8;
+  CHECK_THROWS_AS(EegModel{c}, Error);
+
+  EegModelConfig bp = c;
+  bp.kind = "bandpower", bp.samples = 128;
+  EegModel baseline(bp);
+  CHECK(baseline(randn({2, 15})).shape() == Shape{2, 2});
+  std::vector<float> window(3 * 128, 0.0f);
+  for (size_t t = 0; t < 128; ++t) window[t] = float(std::sin(2 * 3.14159265 * 10 * double(t) / 64));  // alpha on ch 0
+  auto f = band_power_features(window, 3, 64);
+  REQUIRE(f.size() == 15);
+  // Sorted band names: alpha, beta, delta, gamma, theta; channel 0's alpha dominates.
+  CHECK(f[0] > f[1] + 3);
+  CHECK(f[0] > f[5] + 3);
+}
+
+TEST_CASE("the model's gradients match finite differences in float64") {
+  manual_seed(1);
+  EegModelConfig c;
+  c.channels = 2, c.samples = 48, c.classes = 2, c.sample_rate = 16, c.hidden = 3, c.temporal_filters = 2,
+  c.depth = 1, c.dropout = 0;
+  EegModel model(c);
+  model.to(DType::Float64);
+  model.train();
+  Tensor x = randn({3, 2, 48}, {DType::Float64}).requires_grad_(true);
+  Tensor target = from_vector(std::vector<int64_t>{0, 1, 1}, {3});
+  CHECK(gradcheck([&](const std::vector<Tensor>& in) { return cross_entropy(model(in[0]), target); }, {x},
+                  {.eps = 1e-6, .atol = 1e-6, .rtol = 1e-4}));
+}
