@@ -488,28 +488,34 @@ void write_attention_png(const std::filesystem::path& file, const std::vector<fl
 }
 
 void write_spectrum_png(const std::filesystem::path& file, const WindowSet& windows, double sample_rate) {
-  const std::vector<std::string> bands{"delta", "theta", "alpha", "beta", "gamma"};  // eeg_band_powers' order (sorted)
-  std::vector<std::vector<double>> sum(windows.class_names.size(), std::vector<double>(bands.size(), 0.0));
-  std::vector<double> count(windows.class_names.size(), 0.0);
+  // Mean log10 Welch PSD (1 s segments, or the window when shorter) over windows and channels.
+  const size_t classes = windows.class_names.size();
+  std::vector<double> frequencies;
+  std::vector<std::vector<double>> sum(classes);
+  std::vector<double> count(classes, 0.0);
+  const int nperseg = int(std::min<double>(double(windows.samples), sample_rate));
   for (size_t i = 0; i < windows.size(); ++i) {
-    const auto features = band_power_features(windows.x[i], windows.channels, sample_rate);
-    // band_power_features keys are sorted: alpha, beta, delta, gamma, theta.
-    const size_t order[] = {2, 4, 0, 1, 3};
-    for (size_t c = 0; c < size_t(windows.channels); ++c)
-      for (size_t b = 0; b < bands.size(); ++b) sum[size_t(windows.y[i])][b] += features[c * 5 + order[b]];
-    count[size_t(windows.y[i])] += double(windows.channels);
-  }
-  apps::Chart chart{"band power per class (mean over channels)", "band: 1 delta, 2 theta, 3 alpha, 4 beta, 5 gamma",
-                    "log10 power (uV^2/Hz)", {}};
-  for (size_t k = 0; k < windows.class_names.size(); ++k) {
-    apps::Series s{windows.class_names[k], {}, {}};
-    for (size_t b = 0; b < bands.size(); ++b) {
-      s.x.push_back(double(b + 1));
-      s.y.push_back(count[k] > 0 ? sum[k][b] / count[k] : NAN);
+    const size_t k = size_t(windows.y[i]);
+    for (size_t c = 0; c < size_t(windows.channels); ++c) {
+      const auto begin = windows.x[i].begin() + long(c * size_t(windows.samples));
+      const signal::Spectrum s = signal::welch(std::vector<double>(begin, begin + windows.samples), sample_rate, nperseg);
+      if (frequencies.empty()) frequencies = s.frequencies;
+      sum[k].resize(s.psd.size(), 0.0);
+      for (size_t f = 0; f < s.psd.size(); ++f) sum[k][f] += std::log10(s.psd[f] + 1e-12);
+      count[k] += 1;
     }
-    chart.series.push_back(s);
   }
-  apps::write_charts_png(file, {chart}, 560, 380);
+  apps::Chart chart{"spectrum per class", "frequency (Hz)", "mean log10 PSD (uV^2/Hz)", {}};
+  for (size_t k = 0; k < classes; ++k) {
+    apps::Series series{windows.class_names[k], {}, {}};
+    for (size_t f = 0; f < frequencies.size() && count[k] > 0; ++f)
+      if (frequencies[f] >= 1 && frequencies[f] <= 45) {
+        series.x.push_back(frequencies[f]);
+        series.y.push_back(sum[k][f] / count[k]);
+      }
+    chart.series.push_back(series);
+  }
+  apps::write_charts_png(file, {chart}, 640, 400);
 }
 
 }  // namespace heed::eeg

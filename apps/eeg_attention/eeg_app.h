@@ -112,7 +112,7 @@ void add_scores(Scores& scores, const WindowSet& windows, const std::vector<size
 void write_attention_png(const std::filesystem::path& file, const std::vector<float>& window, int64_t channels,
                          const std::vector<std::string>& channel_names, double sample_rate,
                          const std::vector<float>& attention, const std::string& title);
-// PNG: mean log band power per class and band, averaged over channels; and per-channel importance.
+// PNG: the mean power spectrum (log10 Welch PSD, 1-45 Hz) of each class, averaged over channels.
 void write_spectrum_png(const std::filesystem::path& file, const WindowSet& windows, double sample_rate);
 
 }  // namespace heed::eeg

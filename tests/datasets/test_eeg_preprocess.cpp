@@ -57,7 +57,7 @@ TEST_CASE("average_reference leaves channels summing to zero at every sample") {
   CHECK_THROWS_AS(average_reference(one), Error);
 }
 
-TEST_CASE("band-pass keeps the band and removes what lies outside it; the notch removes line noise") {
+TEST_CASE("band-pass keeps the band and removes what lies outside it, and the notch removes line noise") {
   Recording r = sines(8);
   bandpass_filter(r, 4, 40);
   const size_t a = 256 * 2, b = 256 * 6;  // away from the edges
