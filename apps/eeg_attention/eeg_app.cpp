@@ -411,6 +411,19 @@ Predictions predict(EegModel& model, const Normaliser& normaliser, const WindowS
   return p;
 }
 
+Predictions predict(const std::vector<Member>& members, const WindowSet& windows, const std::vector<size_t>& indices) {
+  HEED_CHECK(!members.empty(), "predict: no models");
+  Predictions sum = predict(*members[0].model, members[0].normaliser, windows, indices);
+  for (size_t m = 1; m < members.size(); ++m) {
+    const Predictions p = predict(*members[m].model, members[m].normaliser, windows, indices);
+    for (size_t i = 0; i < sum.probabilities.size(); ++i)
+      for (size_t c = 0; c < sum.probabilities[i].size(); ++c) sum.probabilities[i][c] += p.probabilities[i][c];
+  }
+  for (auto& row : sum.probabilities)
+    for (float& v : row) v /= float(members.size());
+  return sum;
+}
+
 namespace {
 
 double accuracy(const std::vector<int64_t>& t, const std::vector<int64_t>& p) {

@@ -53,6 +53,7 @@ struct WindowSet {
   std::vector<std::vector<float>> x;  // [window] channel-major, µV
   std::vector<int64_t> y, trial, recording;
   std::vector<double> onset;  // seconds into its recording
+  std::vector<std::string> annotation;  // sliding windows only: the event label at the window's centre, or ""
   int64_t rejected = 0;
   size_t size() const { return x.size(); }
 };
@@ -99,6 +100,14 @@ struct Predictions {
 // The model's class probabilities (and attention) for the given windows.
 Predictions predict(EegModel& model, const Normaliser& normaliser, const WindowSet& windows,
                     const std::vector<size_t>& indices);
+
+// A trained model with its input statistics; an ensemble averages its members' probabilities
+// (attention comes from the first member).
+struct Member {
+  std::shared_ptr<EegModel> model;
+  Normaliser normaliser;
+};
+Predictions predict(const std::vector<Member>& members, const WindowSet& windows, const std::vector<size_t>& indices);
 
 // Accuracy per window and per trial (mean probability over a trial's windows).
 struct Scores {

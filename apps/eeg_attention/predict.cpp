@@ -51,16 +51,18 @@ int predict_command(int argc, const char* const* argv) {
   const WindowSet w = sliding_windows(args.get("data"), run, args.get_double("step"));
   std::vector<size_t> all(w.size());
   std::iota(all.begin(), all.end(), 0);
-  const Predictions p = predict(*run.model, run.model_normaliser, w, all);
+  const Predictions p = predict(run.model, w, all);
   std::string jsonl;
-  fmt::print("{:>9}  {:<12} {}\n", "start s", "state", fmt::join(run.class_names, "  "));
+  fmt::print("{:>9}  {:<12} {:<12} {}\n", "start s", "state", "annotated", fmt::join(run.class_names, "  "));
   for (size_t i = 0; i < w.size(); ++i) {
     const auto& probs = p.probabilities[i];
     const size_t best = size_t(std::max_element(probs.begin(), probs.end()) - probs.begin());
     std::string columns;
     for (float v : probs) columns += fmt::format("{:.3f}  ", v);
-    fmt::print("{:9.2f}  {:<12} {}\n", w.onset[i], run.class_names[best], columns);
-    jsonl += nlohmann::json{{"start", w.onset[i]}, {"state", run.class_names[best]}, {"probabilities", probs},
+    fmt::print("{:9.2f}  {:<12} {:<12} {}\n", w.onset[i], run.class_names[best],
+               w.annotation[i].empty() ? "-" : w.annotation[i], columns);
+    jsonl += nlohmann::json{{"start", w.onset[i]}, {"state", run.class_names[best]}, {"annotated", w.annotation[i]},
+                            {"probabilities", probs},
                             {"attention", p.attention[i]}}
                  .dump() +
              "\n";
@@ -106,14 +108,15 @@ int stream_command(int argc, const char* const* argv) {
     if (speed > 0)
       std::this_thread::sleep_until(start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                                 std::chrono::duration<double>(now / speed)));
-    const Predictions p = predict(*run.model, run.model_normaliser, w, {i});
+    const Predictions p = predict(run.model, w, {i});
     const auto& probs = p.probabilities[0];
     const size_t best = size_t(std::max_element(probs.begin(), probs.end()) - probs.begin());
     const auto& a = p.attention[0];
     const size_t peak = size_t(std::max_element(a.begin(), a.end()) - a.begin());
     const double peak_ago = window_seconds * (1 - (double(peak) + 0.5) / double(a.size()));
-    fmt::print("t={:7.1f} s  {:<10} {} {:.2f}  (model looked hardest {:.1f} s ago)\n", now, run.class_names[best],
-               gauge(probs[scored]), probs[scored], peak_ago);
+    fmt::print("t={:7.1f} s  {:<10} {} {:.2f}  (model looked hardest {:.1f} s ago){}\n", now, run.class_names[best],
+               gauge(probs[scored]), probs[scored], peak_ago,
+               w.annotation[i].empty() ? "" : "  annotated: " + w.annotation[i]);
     std::fflush(stdout);
   }
   return 0;

@@ -1,5 +1,5 @@
-// A trained heed-eeg run loaded for eval, predict and stream: its pipeline, classes, and the final
-// model and baseline with their normalisers.
+// A trained heed-eeg run loaded for eval, predict and stream: its pipeline, classes, the final
+// model (an ensemble: the model trained on all the data and the folds' models) and the baseline.
 #pragma once
 #include <filesystem>
 #include <memory>
@@ -12,8 +12,9 @@ struct RunModels {
   nlohmann::json config;
   Pipeline pipeline;
   std::vector<std::string> class_names, channel_names;
-  std::shared_ptr<EegModel> model, baseline;
-  Normaliser model_normaliser, baseline_normaliser;
+  // The model: the one trained on all the data first, then each cross-validation fold's model.
+  std::vector<Member> model;
+  Member baseline;
 };
 // Throws heed::Error naming the run when it is not a finished heed-eeg run.
 RunModels load_run(const std::filesystem::path& run_dir);

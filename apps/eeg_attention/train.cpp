@@ -4,7 +4,9 @@
 // Finished folds are kept in folds.json, so an interrupted run continues with --resume.
 #include <fmt/format.h>
 
+#include <array>
 #include <chrono>
+#include <map>
 #include <cmath>
 #include <set>
 
@@ -190,7 +192,16 @@ int train_command(int argc, const char* const* argv) {
       nlohmann::json r = {{"window_accuracy", s.window_accuracy()}, {"trial_accuracy", s.trial_accuracy()},
                           {"best_epoch", m.best_epoch}, {"epochs_run", m.epochs_run},
                           {"trial_true", s.trial_true}, {"trial_pred", s.trial_pred}};
+      std::map<std::string, std::array<double, 2>> by_recording_counts;  // recording -> right, total
+      for (size_t j = 0; j < test.size(); ++j) {
+        auto& count = by_recording_counts[std::filesystem::path(w.recordings[size_t(w.recording[test[j]])]).filename().string()];
+        count[0] += double(s.window_pred[j] == s.window_true[j]), count[1] += 1;
+      }
+      for (const auto& [name, count] : by_recording_counts) r["recording_window_accuracy"][name] = count[0] / count[1];
       if (kind == "eegnet-lstm") {
+        const std::string file = fmt::format("fold-{}.safetensors", k + 1);
+        m.model->save((out / file).string());
+        r["file"] = file, r["normaliser"] = m.normaliser.to_json();
         r["channel_importance"] = channel_importance(*m.model, m.normaliser, w, test, s.window_accuracy());
         if (k == 0) {  // the most confident right answer of the first fold, with its attention
           size_t pick = 0;
@@ -226,6 +237,9 @@ int train_command(int argc, const char* const* argv) {
     m.model->save((out / file).string());
     final_models[kind] = {{"file", file}, {"model", to_json(m.model->config)}, {"normaliser", m.normaliser.to_json()},
                           {"best_epoch", m.best_epoch}, {"epochs_run", m.epochs_run}};
+    if (kind == "eegnet-lstm")  // eval, predict and stream average this model with the folds' models
+      for (const auto& f : fold_results)
+        final_models[kind]["folds"].push_back({{"file", f[kind]["file"]}, {"normaliser", f[kind]["normaliser"]}});
     if (kind == "eegnet-lstm") {
       std::vector<double> epochs;
       nlohmann::json history = nlohmann::json::array();
@@ -269,6 +283,14 @@ int train_command(int argc, const char* const* argv) {
                         mean_of(trial_acc), std_of(trial_acc), mean_of(window_acc), std_of(window_acc), folds);
     text += "per trial, all folds' test trials:\n" + apps::format_report(report) + "\n" +
             apps::format_confusion_matrix(report) + "\n";
+  }
+  if (by_recording) {  // every recording is tested once, in its fold
+    text += "window accuracy per held-out recording (eegnet-lstm / bandpower):\n";
+    for (const auto& f : fold_results)
+      for (const auto& [name, accuracy] : f["eegnet-lstm"]["recording_window_accuracy"].items())
+        text += fmt::format("  {:<24} fold {}  {:.4f} / {:.4f}\n", name, f["fold"].get<int64_t>(), accuracy.get<double>(),
+                            f["bandpower"]["recording_window_accuracy"][name].get<double>());
+    text += "\n";
   }
   std::vector<double> importance(size_t(w.channels), 0.0), channel_x;
   for (const auto& f : fold_results)

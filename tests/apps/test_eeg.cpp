@@ -145,3 +145,28 @@ TEST_CASE("the model's gradients match finite differences in float64") {
   CHECK(gradcheck([&](const std::vector<Tensor>& in) { return cross_entropy(model(in[0]), target); }, {x},
                   {.eps = 1e-6, .atol = 1e-6, .rtol = 1e-4}));
 }
+
+TEST_CASE("an ensemble's probabilities are the mean of its members'") {
+  manual_seed(2);
+  EegModelConfig c;
+  c.channels = 2, c.samples = 64, c.classes = 2, c.sample_rate = 32, c.hidden = 4, c.temporal_filters = 2;
+  WindowSet w;
+  w.channels = 2, w.samples = 64, w.class_names = {"a", "b"};
+  for (int i = 0; i < 3; ++i) {
+    std::vector<float> x(128);
+    for (size_t t = 0; t < x.size(); ++t) x[t] = float(std::sin(0.3 * double(t) * (i + 1)));
+    w.x.push_back(x), w.y.push_back(i % 2), w.trial.push_back(i), w.recording.push_back(0), w.onset.push_back(i);
+  }
+  Normaliser n;
+  n.stats = channel_stats(w.x, 2);
+  Member a{std::make_shared<EegModel>(c), n}, b{std::make_shared<EegModel>(c), n};
+  const std::vector<size_t> all{0, 1, 2};
+  const Predictions pa = predict({a}, w, all), pb = predict({b}, w, all), pab = predict({a, b}, w, all);
+  REQUIRE(pab.probabilities.size() == 3);
+  CHECK(pa.probabilities[0][0] != doctest::Approx(pb.probabilities[0][0]));  // two different models
+  for (size_t i = 0; i < 3; ++i)
+    for (size_t k = 0; k < 2; ++k)
+      CHECK(pab.probabilities[i][k] == doctest::Approx((pa.probabilities[i][k] + pb.probabilities[i][k]) / 2));
+  CHECK(pab.attention == pa.attention);  // the first member's
+  CHECK_THROWS_AS(predict(std::vector<Member>{}, w, all), Error);
+}
