@@ -11,6 +11,7 @@
 
 #include "apps/common/chart.h"
 #include "apps/common/progress.h"
+#include "apps/eeg_attention/gdf.h"
 #include "datasets/dataset.h"
 #include "datasets/signal.h"
 #include "optim/optim.h"
@@ -111,7 +112,7 @@ std::vector<std::filesystem::path> find_recordings(const std::string& data) {
   std::vector<std::filesystem::path> files;
   auto is_recording = [](const std::filesystem::path& p) {
     const std::string ext = lower(p.extension().string());
-    return ext == ".edf" || ext == ".bdf";
+    return ext == ".edf" || ext == ".bdf" || ext == ".gdf";
   };
   std::error_code ec;
   for (const std::string& item : split_list(data)) {
@@ -125,13 +126,19 @@ std::vector<std::filesystem::path> find_recordings(const std::string& data) {
       files.push_back(path);
     }
   }
-  HEED_CHECK(!files.empty(), "--data: no .edf or .bdf recordings in '{}'", data);
+  HEED_CHECK(!files.empty(), "--data: no .edf, .bdf or .gdf recordings in '{}'", data);
   std::sort(files.begin(), files.end());
+  for (size_t i = 1; i < files.size(); ++i)  // sample.edf beside sample.gdf: one recording twice?
+    HEED_CHECK(files[i].parent_path() != files[i - 1].parent_path() || files[i].stem() != files[i - 1].stem(),
+               "--data: {} and {} look like one recording in two formats; name the one to use", files[i - 1].string(),
+               files[i].string());
   return files;
 }
 
 Recording load_recording(const std::filesystem::path& file, const Pipeline& pipeline) {
-  Recording r = read_recording(file, {.channels = pipeline.channels});
+  Recording r = lower(file.extension().string()) == ".gdf"
+                    ? (pipeline.channels.empty() ? read_gdf(file) : select_channels(read_gdf(file), pipeline.channels))
+                    : read_recording(file, {.channels = pipeline.channels});
   for (size_t c = 0; c < r.data.size(); ++c) {
     const double scale = microvolts_per_unit(c < r.units.size() ? r.units[c] : "");
     if (scale != 1)

@@ -35,9 +35,9 @@ nlohmann::json to_json(const Pipeline& p);
 Pipeline pipeline_from_json(const nlohmann::json& j);
 
 // The recordings: a file, a comma-separated list of files, or a folder (searched recursively
-// for .edf/.bdf), sorted by path.
+// for .edf/.bdf/.gdf), sorted by path; the same stem twice in one folder is refused.
 std::vector<std::filesystem::path> find_recordings(const std::string& data);
-// Reads and preprocesses one recording (channels in µV): selection, reference, notch, band-pass,
+// Reads (GDF through gdf.h) and preprocesses one recording (channels in µV): selection, reference, notch, band-pass,
 // resampling. Units are converted to µV.
 Recording load_recording(const std::filesystem::path& file, const Pipeline& pipeline);
 // The labelled events of a recording: "annotations" (its own), "events.tsv" (<stem>_events.tsv

@@ -41,7 +41,7 @@ std::string gauge(double value, int width = 30) {
 int predict_command(int argc, const char* const* argv) {
   apps::Args args("heed-eeg predict", "Classifies every window of a recording with a trained run's final model.");
   args.positional("run", "run directory written by heed-eeg train");
-  args.option("data", "FILE", "", "one recording (.edf/.bdf)", true);
+  args.option("data", "FILE", "", "one recording (.edf/.bdf/.gdf)", true);
   args.option("step", "SECONDS", "1", "seconds between windows");
   args.option("at", "SECONDS", "0", "window (its start) drawn with the model's attention");
   args.option("png", "FILE", "", "write that window with its attention over time as PNG here");
@@ -89,7 +89,7 @@ int stream_command(int argc, const char* const* argv) {
                   "Replays a recording as if it were live: every --step seconds, the state of the latest window and an "
                   "attention score (the probability of --score-class) as a gauge.");
   args.positional("run", "run directory written by heed-eeg train");
-  args.option("data", "FILE", "", "one recording (.edf/.bdf) to replay", true);
+  args.option("data", "FILE", "", "one recording (.edf/.bdf/.gdf) to replay", true);
   args.option("step", "SECONDS", "1", "seconds between updates");
   args.option("speed", "X", "1", "replay speed: 1 is real time, 10 ten times faster, 0 as fast as possible");
   args.option("score-class", "NAME", "", "class whose probability is the score (default: focused, else the first class)");

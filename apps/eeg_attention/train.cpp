@@ -24,7 +24,7 @@ namespace {
 
 void add_options(apps::Args& args) {
   args.option("data", "DIR|FILES", "",
-              "recordings: a folder (searched for .edf/.bdf), a file or a comma-separated list (required unless --resume)");
+              "recordings: a folder (searched for .edf/.bdf/.gdf), a file or a comma-separated list (required unless --resume)");
   args.option("labels", "KIND", "auto",
               "auto (events.tsv beside a file if there is one, else its annotations), annotations, events.tsv, "
               "folder (DIR/<class>/...) or a .tsv path");

@@ -2,11 +2,14 @@
 // shapes, attention and gradients.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
 
 #include "apps/eeg_attention/eeg_app.h"
+#include "apps/eeg_attention/gdf.h"
 #include "apps/eeg_attention/simulate.h"
 #include "autograd/gradcheck.h"
 #include "datasets/signal.h"
@@ -169,4 +172,39 @@ TEST_CASE("an ensemble's probabilities are the mean of its members'") {
       CHECK(pab.probabilities[i][k] == doctest::Approx((pa.probabilities[i][k] + pb.probabilities[i][k]) / 2));
   CHECK(pab.attention == pa.attention);  // the first member's
   CHECK_THROWS_AS(predict(std::vector<Member>{}, w, all), Error);
+}
+
+TEST_CASE("GDF: the motor-imagery sample.gdf reads like its EDF conversion, or a clear error without libbiosig") {
+  const fs::path root = std::getenv("HEED_EEG_DATA") ? fs::path(std::getenv("HEED_EEG_DATA"))
+                                                      : fs::path(HEED_FIXTURES_DIR) / "../../data/eeg";
+  const fs::path gdf = root / "motor-imagery/sample.gdf", edf = root / "motor-imagery/sample.edf";
+  if (!gdf_supported()) {
+    MESSAGE("heed-eeg built without libbiosig: checking the error only");
+    CHECK_THROWS_WITH_AS(read_gdf(gdf), doctest::Contains("built without libbiosig"), Error);
+    return;
+  }
+  CHECK_THROWS_AS(read_gdf(root / "no-such.gdf"), Error);
+  if (!fs::exists(gdf) || !fs::exists(edf)) {
+    MESSAGE("no " << gdf.string() << " (run scripts/fetch-eeg-data); skipped");
+    return;
+  }
+  const Recording g = read_gdf(gdf), e = read_recording(edf);
+  REQUIRE(g.channels.size() == e.channels.size());
+  CHECK(g.channels == e.channels);  // trimmed, as the EDF reader gives them
+  CHECK(g.sample_rate == 256);
+  REQUIRE(g.num_samples() == e.num_samples());
+  double largest = 0, scale = 0;  // EDF stores 16-bit digital values: allow a few steps of its range
+  for (size_t c = 0; c < g.data.size(); ++c)
+    for (size_t t = 0; t < g.data[c].size(); t += 7) {
+      largest = std::max(largest, std::abs(g.data[c][t] - e.data[c][t]));
+      scale = std::max(scale, std::abs(e.data[c][t]));
+    }
+  CHECK(largest <= 1e-3 * scale);
+  const auto cues = std::count_if(g.annotations.begin(), g.annotations.end(),
+                                  [](const Annotation& a) { return a.label == "769" || a.label == "770"; });
+  CHECK(cues == 40);
+  const std::vector<Annotation> tsv = read_events_tsv(root / "motor-imagery/events.tsv");
+  CHECK(std::find_if(g.annotations.begin(), g.annotations.end(), [&](const Annotation& a) {
+          return a.label == "769" && std::abs(a.onset - tsv[0].onset) < 1e-6;
+        }) != g.annotations.end());
 }

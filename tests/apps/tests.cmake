@@ -156,7 +156,7 @@ if(TARGET heed-eeg)
     set_tests_properties("apps: heed-eeg error ${name}" PROPERTIES
                          FIXTURES_REQUIRED "eeg_smoke_sim;eeg_smoke_run;eeg_smoke_checked")
   endfunction()
-  heed_eeg_error("folder without recordings" "no .edf or .bdf recordings"
+  heed_eeg_error("folder without recordings" "no .edf, .bdf or .gdf recordings"
                  train --data ${CMAKE_CURRENT_SOURCE_DIR}/fixtures/search_items --out ${eeg_runs}/never1)
   heed_eeg_error("missing events.tsv" "neither .*sim-01_events.tsv nor .*events.tsv exists"
                  train --data ${eeg_runs}/sim --labels events.tsv --out ${eeg_runs}/never2)
