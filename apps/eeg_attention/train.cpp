@@ -141,8 +141,9 @@ int train_command(int argc, const char* const* argv) {
                 {"seed", args.get_int("seed")},
                 {"pipeline", to_json(pipeline_from_args(args))}};
     HEED_CHECK(settings["epochs"] > 0 && settings["batch"] >= 2 && settings["lr"] > 0 && settings["patience"] > 0 &&
-                   settings["seed"] >= 0 && settings["weight_decay"] >= 0,
-               "train: --epochs, --lr and --patience must be positive, --batch >= 2, --seed and --weight-decay >= 0");
+                   settings["seed"] >= 0 && settings["weight_decay"] >= 0 && settings["augment_gain"] >= 0,
+               "train: --epochs, --lr and --patience must be positive, --batch >= 2, --seed, --weight-decay and "
+               "--augment-gain >= 0");
   }
   const Pipeline pipeline = pipeline_from_json(settings["pipeline"]);
   const auto files = find_recordings(settings["data"]);

@@ -166,6 +166,8 @@ if(TARGET heed-eeg)
                  train --data ${eeg_runs}/sim --classes focused --out ${eeg_runs}/never4)
   heed_eeg_error("too many folds" "--folds 9: must be in"
                  train --data ${eeg_runs}/sim --folds 9 --cv subject --out ${eeg_runs}/never5)
+  heed_eeg_error("negative gain augmentation" "--augment-gain >= 0"
+                 train --data ${eeg_runs}/sim --augment-gain -1 --out ${eeg_runs}/never6)
   heed_eeg_error("existing run not overwritten" "not empty.*--resume" train ${eeg_train_args} --out ${eeg_runs}/full)
   heed_eeg_error("not a recording" "README.txt"
                  predict ${eeg_runs}/full --data ${eeg_runs}/sim/README.txt)
