@@ -38,6 +38,8 @@ class SplitMix64 {
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
   }
+  // Uniform in [0, 1), 53 random bits.
+  double uniform() { return double(next() >> 11) * 0x1.0p-53; }
   // Uniform in [0, bound), bound > 0, without modulo bias.
   uint64_t below(uint64_t bound) {
     const uint64_t limit = UINT64_MAX - UINT64_MAX % bound;

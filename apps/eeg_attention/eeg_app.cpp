@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -281,21 +282,35 @@ Normaliser Normaliser::from_json(const nlohmann::json& j) {
 
 namespace {
 
-// Model inputs for the windows: z-scored windows (B,C,T) or standardised band powers (B,F).
+// A model's raw inputs for the windows: the windows themselves, or their band-power features.
+std::vector<std::vector<float>> raw_inputs(const EegModel& model, const WindowSet& windows,
+                                           const std::vector<size_t>& indices) {
+  const bool bandpower = model.config.kind == "bandpower";
+  std::vector<std::vector<float>> rows;
+  rows.reserve(indices.size());
+  for (size_t i : indices)
+    rows.push_back(bandpower ? band_power_features(windows.x[i], windows.channels, model.config.sample_rate)
+                             : windows.x[i]);
+  return rows;
+}
+
+// Raw inputs z-scored and stacked: windows (B,C,T) or band powers (B,F).
+Tensor stack_inputs(const EegModel& model, std::vector<std::vector<float>> rows, const Normaliser& normaliser,
+                    const WindowSet& windows) {
+  std::vector<float> values;
+  values.reserve(rows.empty() ? 0 : rows.size() * rows[0].size());
+  for (auto& row : rows) {
+    apply_zscore(row, normaliser.stats);
+    values.insert(values.end(), row.begin(), row.end());
+  }
+  const auto n = int64_t(rows.size());
+  return model.config.kind == "bandpower" ? from_vector(values, {n, model.config.features()})
+                                          : from_vector(values, {n, windows.channels, windows.samples});
+}
+
 Tensor model_inputs(const EegModel& model, const Normaliser& normaliser, const WindowSet& windows,
                     const std::vector<size_t>& indices) {
-  const bool bandpower = model.config.kind == "bandpower";
-  const int64_t width = bandpower ? model.config.features() : windows.channels * windows.samples;
-  std::vector<float> values;
-  values.reserve(indices.size() * size_t(width));
-  for (size_t i : indices) {
-    std::vector<float> v =
-        bandpower ? band_power_features(windows.x[i], windows.channels, model.config.sample_rate) : windows.x[i];
-    apply_zscore(v, normaliser.stats);
-    values.insert(values.end(), v.begin(), v.end());
-  }
-  const auto n = int64_t(indices.size());
-  return bandpower ? from_vector(values, {n, width}) : from_vector(values, {n, windows.channels, windows.samples});
+  return stack_inputs(model, raw_inputs(model, windows, indices), normaliser, windows);
 }
 
 Tensor labels_of(const WindowSet& windows, const std::vector<size_t>& indices) {
@@ -314,16 +329,12 @@ TrainedModel train_model(const WindowSet& windows, const std::vector<size_t>& tr
   result.model = std::make_shared<EegModel>(settings.model);
   EegModel& model = *result.model;
   const bool bandpower = model.config.kind == "bandpower";
-  {  // statistics of the training windows only
-    std::vector<std::vector<float>> rows;
-    for (size_t i : train)
-      rows.push_back(bandpower ? band_power_features(windows.x[i], windows.channels, model.config.sample_rate)
-                               : windows.x[i]);
-    result.normaliser.stats = channel_stats(rows, bandpower ? model.config.features() : windows.channels);
-  }
+  std::vector<std::vector<float>> train_rows = raw_inputs(model, windows, train);
+  // Statistics of the training windows only.
+  result.normaliser.stats = channel_stats(train_rows, bandpower ? model.config.features() : windows.channels);
+  const Tensor all_train_x = stack_inputs(model, std::move(train_rows), result.normaliser, windows);
   const Tensor val_x = model_inputs(model, result.normaliser, windows, validation);
   const Tensor val_y = labels_of(windows, validation);
-  const Tensor all_train_x = model_inputs(model, result.normaliser, windows, train);
 
   const int64_t batch = settings.batch, steps_per_epoch = (int64_t(train.size()) + batch - 1) / batch;
   optim::AdamW optimizer(model.parameters(), {.lr = settings.lr, .weight_decay = settings.weight_decay});
@@ -352,7 +363,7 @@ TrainedModel train_model(const WindowSet& windows, const std::vector<size_t>& tr
         data::SplitMix64 rng(data::SplitMix64(uint64_t(settings.seed) * 7919 + uint64_t(epoch) * 104729 + uint64_t(start)).next());
         std::vector<float> gains;
         for (size_t r = 0; r < rows.size(); ++r)
-          gains.push_back(float(std::exp(settings.augment_gain * (2 * double(rng.next() >> 11) * 0x1.0p-53 - 1))));
+          gains.push_back(float(std::exp(settings.augment_gain * (2 * rng.uniform() - 1))));
         x = x * from_vector(gains, {int64_t(rows.size()), 1, 1});
       }
       Tensor loss = cross_entropy(model(x), labels_of(windows, picked));
@@ -462,6 +473,18 @@ void add_scores(Scores& scores, const WindowSet& windows, const std::vector<size
     scores.trial_true.push_back(trial_label[trial]);
     scores.trial_pred.push_back(std::max_element(sum.begin(), sum.end()) - sum.begin());
   }
+}
+
+std::map<std::string, double> recording_window_accuracy(const WindowSet& windows, const std::vector<size_t>& indices,
+                                                        const Scores& scores) {
+  std::map<std::string, std::array<double, 2>> counts;  // right, total
+  for (size_t k = 0; k < indices.size(); ++k) {
+    auto& count = counts[std::filesystem::path(windows.recordings[size_t(windows.recording[indices[k]])]).filename().string()];
+    count[0] += double(scores.window_pred[k] == scores.window_true[k]), count[1] += 1;
+  }
+  std::map<std::string, double> accuracy;
+  for (const auto& [name, count] : counts) accuracy[name] = count[0] / count[1];
+  return accuracy;
 }
 
 void write_attention_png(const std::filesystem::path& file, const std::vector<float>& window, int64_t channels,

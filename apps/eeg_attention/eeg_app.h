@@ -3,6 +3,7 @@
 // training one model, evaluating, and the pictures.
 #pragma once
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -116,6 +117,10 @@ struct Scores {
   double trial_accuracy() const;
 };
 void add_scores(Scores& scores, const WindowSet& windows, const std::vector<size_t>& indices, const Predictions& p);
+// Window accuracy per recording (its file name) over `indices`, whose windows are the first ones
+// scored in `scores`, in that order.
+std::map<std::string, double> recording_window_accuracy(const WindowSet& windows, const std::vector<size_t>& indices,
+                                                        const Scores& scores);
 
 // PNG: a window's channels with the model's attention over time drawn beneath them.
 void write_attention_png(const std::filesystem::path& file, const std::vector<float>& window, int64_t channels,

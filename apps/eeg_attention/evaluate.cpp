@@ -2,8 +2,6 @@
 // instance held-out subjects): report, confusion matrix and metrics as JSON.
 #include <fmt/format.h>
 
-#include <array>
-#include <map>
 #include <numeric>
 
 #include "apps/common/files.h"
@@ -33,21 +31,15 @@ int eval_command(int argc, const char* const* argv) {
     Scores s;
     add_scores(s, w, all, kind == std::string("bandpower") ? predict({run.baseline}, w, all) : predict(run.model, w, all));
     const auto report = apps::classification_report(s.trial_true, s.trial_pred, w.class_names);
-    std::map<std::string, std::array<double, 2>> per_recording;  // right, total
-    for (size_t i = 0; i < all.size(); ++i) {
-      auto& count = per_recording[std::filesystem::path(w.recordings[size_t(w.recording[i])]).filename().string()];
-      count[0] += double(s.window_pred[i] == s.window_true[i]), count[1] += 1;
-    }
     metrics[kind] = {{"window_accuracy", s.window_accuracy()}, {"trial_accuracy", s.trial_accuracy()},
                      {"report", apps::report_to_json(report)}};
     text += fmt::format("{}{}: trial accuracy {:.4f}, window accuracy {:.4f} ({} windows)\n", kind,
                         kind == std::string("bandpower") ? "" : fmt::format(" (ensemble of {})", run.model.size()),
                         s.trial_accuracy(), s.window_accuracy(), w.size()) +
             apps::format_report(report) + "\n" + apps::format_confusion_matrix(report) + "\nwindow accuracy per recording:\n";
-    for (const auto& [name, count] : per_recording) {
-      text += fmt::format("  {:<24} {:.4f}\n", name, count[0] / count[1]);
-      metrics[kind]["recording_window_accuracy"][name] = count[0] / count[1];
-    }
+    const auto per_recording = recording_window_accuracy(w, all, s);
+    for (const auto& [name, accuracy] : per_recording) text += fmt::format("  {:<24} {:.4f}\n", name, accuracy);
+    metrics[kind]["recording_window_accuracy"] = per_recording;
     text += "\n";
   }
   if (args.given("json")) apps::write_file_atomic(args.get("json"), metrics.dump(2) + "\n");

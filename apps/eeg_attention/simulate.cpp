@@ -28,7 +28,7 @@ constexpr double kBlinkWeight[] = {1.0, 1.0, 0.3, 0.3, 0.1, 0.1, 0.05, 0.05, 0.0
 class Noise {
  public:
   explicit Noise(uint64_t seed) : rng_(seed) {}
-  double uniform() { return double(rng_.next() >> 11) * 0x1.0p-53; }
+  double uniform() { return rng_.uniform(); }
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
   double gaussian() {  // Box-Muller
     const double u = 1 - uniform(), v = uniform();

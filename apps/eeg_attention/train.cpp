@@ -4,10 +4,10 @@
 // Finished folds are kept in folds.json, so an interrupted run continues with --resume.
 #include <fmt/format.h>
 
-#include <array>
 #include <chrono>
-#include <map>
 #include <cmath>
+#include <map>
+#include <numeric>
 #include <set>
 
 #include "apps/common/chart.h"
@@ -85,14 +85,23 @@ TrainSettings train_settings(const nlohmann::json& s, const WindowSet& w, const 
 // Accuracy drop on `indices` when one channel is replaced by its training mean, per channel.
 std::vector<double> channel_importance(EegModel& model, const Normaliser& n, const WindowSet& w,
                                        const std::vector<size_t>& indices, double base_accuracy) {
+  WindowSet masked;  // the windows of `indices` only, each channel blanked in turn and restored
+  masked.channels = w.channels, masked.samples = w.samples, masked.class_names = w.class_names;
+  for (size_t i : indices) {
+    masked.x.push_back(w.x[i]), masked.y.push_back(w.y[i]), masked.trial.push_back(w.trial[i]);
+    masked.recording.push_back(w.recording[i]), masked.onset.push_back(w.onset[i]);
+  }
+  std::vector<size_t> all(indices.size());
+  std::iota(all.begin(), all.end(), 0);
   std::vector<double> drop;
   for (int64_t c = 0; c < w.channels; ++c) {
-    WindowSet masked = w;
-    for (size_t i : indices)
-      std::fill(masked.x[i].begin() + c * w.samples, masked.x[i].begin() + (c + 1) * w.samples, float(n.stats.mean[size_t(c)]));
+    for (auto& x : masked.x) std::fill(x.begin() + c * w.samples, x.begin() + (c + 1) * w.samples, float(n.stats.mean[size_t(c)]));
     Scores s;
-    add_scores(s, masked, indices, predict(model, n, masked, indices));
+    add_scores(s, masked, all, predict(model, n, masked, all));
     drop.push_back(base_accuracy - s.window_accuracy());
+    for (size_t k = 0; k < all.size(); ++k)
+      std::copy(w.x[indices[k]].begin() + c * w.samples, w.x[indices[k]].begin() + (c + 1) * w.samples,
+                masked.x[k].begin() + c * w.samples);
   }
   return drop;
 }
@@ -193,12 +202,7 @@ int train_command(int argc, const char* const* argv) {
       nlohmann::json r = {{"window_accuracy", s.window_accuracy()}, {"trial_accuracy", s.trial_accuracy()},
                           {"best_epoch", m.best_epoch}, {"epochs_run", m.epochs_run},
                           {"trial_true", s.trial_true}, {"trial_pred", s.trial_pred}};
-      std::map<std::string, std::array<double, 2>> by_recording_counts;  // recording -> right, total
-      for (size_t j = 0; j < test.size(); ++j) {
-        auto& count = by_recording_counts[std::filesystem::path(w.recordings[size_t(w.recording[test[j]])]).filename().string()];
-        count[0] += double(s.window_pred[j] == s.window_true[j]), count[1] += 1;
-      }
-      for (const auto& [name, count] : by_recording_counts) r["recording_window_accuracy"][name] = count[0] / count[1];
+      r["recording_window_accuracy"] = recording_window_accuracy(w, test, s);
       if (kind == "eegnet-lstm") {
         const std::string file = fmt::format("fold-{}.safetensors", k + 1);
         m.model->save((out / file).string());
