@@ -231,12 +231,31 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
   std::vector<std::vector<Tensor>> buffers(order.size());
   for (size_t i = 0; i < order.size(); ++i) buffers[i].resize(order[i]->outputs.size());
 
+  // Leaves with post-accumulate hooks: how many gradients this backward still owes each one.
+  std::unordered_map<TensorImpl*, size_t> owed;
+  auto owes = [&](const std::shared_ptr<TensorImpl>& leaf) {
+    if (!targets && leaf->autograd && !leaf->autograd->post_accumulate_hooks.empty()) ++owed[leaf.get()];
+  };
+  for (const Tensor& r : roots)
+    if (!r.grad_fn()) owes(r.impl_shared());
+  for (size_t i = 0; i < order.size(); ++i)
+    if (exec[i])
+      for (const Edge& e : order[i]->inputs)
+        if (e.leaf) owes(e.leaf);
+  // Counts one gradient (or an undefined one) arriving at `leaf`; runs its hooks after the last.
+  auto settle = [&](const std::shared_ptr<TensorImpl>& leaf) {
+    auto it = owed.find(leaf.get());
+    if (it == owed.end() || --it->second > 0) return;
+    Tensor t(leaf);
+    for (const auto& hook : leaf->autograd->post_accumulate_hooks) hook(t);
+  };
   auto deliver_to_leaf = [&](const std::shared_ptr<TensorImpl>& leaf, const Tensor& g) {
     if (targets) {
       auto it = target_index.find({leaf.get(), 0});
       if (it != target_index.end()) captured[it->second] = accumulate(captured[it->second], g);
     } else {
       accumulate_into_leaf(leaf.get(), g, create_graph);
+      settle(leaf);
     }
   };
 
@@ -296,6 +315,7 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
     for (size_t k = 0; k < in.size(); ++k) {
       const Edge& e = n->inputs[k];
       if (!e.active() || !in[k].defined()) {
+        if (e.leaf && !targets) settle(e.leaf);
         if (e.node && exec[pos(e.node.get())] && --deps[pos(e.node.get())] == 0) ready.push(pos(e.node.get()));
         continue;
       }
@@ -425,6 +445,11 @@ void Tensor::register_hook(std::function<std::optional<Tensor>(const Tensor&)> h
   HEED_CHECK(requires_grad(), "register_hook: tensor does not require grad");
   if (auto fn = grad_fn()) fn->output_hooks.emplace_back(impl().autograd->output_nr, std::move(hook));
   else impl().meta().hooks.push_back(std::move(hook));
+}
+
+void Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) {
+  HEED_CHECK(requires_grad() && is_leaf(), "register_post_accumulate_grad_hook: only a leaf that requires grad has one");
+  impl().meta().post_accumulate_hooks.push_back(std::move(hook));
 }
 
 void Tensor::retain_grad() {

@@ -37,6 +37,7 @@ struct AutogradMeta {
   uint32_t output_nr = 0;                           // which output of grad_fn this tensor is
   bool retains_grad = false;
   std::vector<std::function<std::optional<Tensor>(const Tensor&)>> hooks;  // leaf hooks
+  std::vector<std::function<void(const Tensor&)>> post_accumulate_hooks;  // leaf: .grad final for a backward
 };
 
 struct TensorImpl {
@@ -101,6 +102,10 @@ class Tensor {
   void backward(const Tensor& gradient = Tensor(), bool retain_graph = false, bool create_graph = false) const;
   // The hook sees the gradient flowing into this tensor and may return a replacement.
   void register_hook(std::function<std::optional<Tensor>(const Tensor&)> hook);
+  // Leaves only: the hook runs once per backward(), as soon as every gradient that backward
+  // sends to this tensor has been added to .grad; it receives the tensor (read .grad()).
+  // DistributedDataParallel starts its all-reduce from here while backward goes on.
+  void register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook);
   Tensor detach() const;  // same data, no graph
   // Writes src (broadcast, dtype converted) into this tensor's memory. Refused on a tensor that
   // requires grad while grad mode is on (that would corrupt the graph): use a NoGradGuard.

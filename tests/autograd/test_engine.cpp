@@ -138,6 +138,29 @@ TEST_CASE("hooks see and may replace gradients and retain_grad keeps a non-leaf 
   CHECK(values(h.grad()) == std::vector<double>{2, 2});  // retained after the hook ran
 }
 
+TEST_CASE("a post-accumulate hook runs once per backward, after the leaf's last gradient, last layer first") {
+  Tensor w1 = f64({1, 2}).requires_grad_(), w2 = f64({3, 4}).requires_grad_(), unused = f64({5}).requires_grad_();
+  std::vector<std::string> calls;
+  std::vector<double> w1_grad_seen;
+  w1.register_post_accumulate_grad_hook([&](const Tensor& t) {
+    calls.push_back("w1");
+    w1_grad_seen = values(t.grad());
+  });
+  w2.register_post_accumulate_grad_hook([&](const Tensor&) { calls.push_back("w2"); });
+  unused.register_post_accumulate_grad_hook([&](const Tensor&) { calls.push_back("unused"); });
+  Tensor h = w1 * w1 + w1;  // w1 used twice: the hook must wait for both gradients
+  Tensor loss = sum(h * w2);
+  loss.backward();
+  CHECK(calls == std::vector<std::string>{"w2", "w1"});
+  CHECK(w1_grad_seen == std::vector<double>{9, 20});  // (2 w1 + 1) w2: complete when the hook ran
+  sum(w1 * 3.0).backward();                            // a second backward: the hook runs again
+  CHECK(calls == std::vector<std::string>{"w2", "w1", "w1"});
+  CHECK(w1_grad_seen == std::vector<double>{12, 23});  // accumulated onto the first
+  auto g = autograd::grad({sum(w1 * w2)}, {w1});       // grad() leaves .grad alone: no hooks
+  CHECK(calls.size() == 3);
+  CHECK_THROWS_AS((w1 * 2.0).register_post_accumulate_grad_hook([](const Tensor&) {}), Error);
+}
+
 TEST_CASE("requires_grad is only for floating leaves") {
   CHECK_THROWS_AS(arange(3).requires_grad_(), Error);
   Tensor x = f64({1}).requires_grad_();
