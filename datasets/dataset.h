@@ -5,7 +5,10 @@
 //   for (Batch& batch : loader) { ... }   // one epoch; the next loop runs the next epoch
 //
 // The order of epoch e depends only on (seed, e), so a resumed run (set_epoch) sees the same
-// batches as an uninterrupted one. With prefetch, a worker thread builds the next batch while
+// batches as an uninterrupted one. With a shard (data-parallel training, one loader per
+// process), batch_size is the global batch: every process gets its near-equal part of each
+// batch, so N processes see together exactly the batches one process would, each example once
+// per epoch, and all of them the same number of batches. With prefetch, a worker thread builds the next batch while
 // the consumer works on the current one; an exception in get() or collate reaches the consumer
 // on its next ++ (or begin), and leaving the loop early stops and joins the worker.
 #pragma once
@@ -115,12 +118,20 @@ class SubsetDataset : public Dataset<Example> {
 
 // ---------------------------------------------------------------- the loader
 
+// Which part of every batch this loader yields: part `index` of `count` (a process's rank and
+// the world size in data-parallel training).
+struct Shard {
+  int64_t index = 0;
+  int64_t count = 1;
+};
+
 struct LoaderOptions {
-  int64_t batch_size = 32;
+  int64_t batch_size = 32;  // with a shard: the global batch, split across the shards
   bool shuffle = false;
   bool drop_last = false;
   uint64_t seed = 0;     // the order of epoch e is a function of (seed, e) only
   bool prefetch = true;  // build the next batch on a background thread
+  Shard shard{};
 };
 
 template <class Example, class Batch>
@@ -133,11 +144,22 @@ class DataLoader {
     HEED_CHECK(dataset_ != nullptr, "DataLoader: the dataset is null");
     HEED_CHECK(collate_ != nullptr, "DataLoader: the collate function is empty");
     HEED_CHECK(options_.batch_size > 0, "DataLoader: batch_size must be positive, got {}", options_.batch_size);
+    const Shard& s = options_.shard;
+    HEED_CHECK(s.count > 0 && s.index >= 0 && s.index < s.count, "DataLoader: shard {} of {} does not exist", s.index,
+               s.count);
+    HEED_CHECK(s.count <= options_.batch_size,
+               "DataLoader: a batch of {} cannot be split across {} processes; use a batch of at least {}",
+               options_.batch_size, s.count, s.count);
+    HEED_CHECK(s.count == 1 || dataset_->size() >= static_cast<size_t>(s.count),
+               "DataLoader: {} examples cannot be split across {} processes", dataset_->size(), s.count);
   }
 
-  size_t num_batches() const {
-    const size_t n = dataset_->size(), b = static_cast<size_t>(options_.batch_size);
-    return options_.drop_last ? n / b : (n + b - 1) / b;
+  // The same for every shard. With a shard, a last batch smaller than the shard count joins the
+  // batch before it, so that no shard gets an empty batch.
+  size_t num_batches() const { return count_batches(dataset_->size(), options_); }
+  // Positions [begin, end) in order(epoch) of this shard's part of batch `batch_index`.
+  std::pair<size_t, size_t> batch_range(size_t batch_index) const {
+    return shard_range(dataset_->size(), options_, batch_index);
   }
   uint64_t epoch() const { return epoch_; }
   void set_epoch(uint64_t epoch) { epoch_ = epoch; }
@@ -152,6 +174,21 @@ class DataLoader {
   }
 
  private:
+  static size_t count_batches(size_t n, const LoaderOptions& o) {
+    const size_t b = static_cast<size_t>(o.batch_size), full = n / b, rest = n % b;
+    if (o.drop_last || rest == 0) return full;
+    return rest < static_cast<size_t>(o.shard.count) && full > 0 ? full : full + 1;
+  }
+  static std::pair<size_t, size_t> shard_range(size_t n, const LoaderOptions& o, size_t batch_index) {
+    const size_t b = static_cast<size_t>(o.batch_size), batches = count_batches(n, o);
+    if (o.drop_last) n = std::min(n, batches * b);
+    const size_t begin = batch_index * b, end = batch_index + 1 == batches ? n : std::min(begin + b, n);
+    const size_t size = end - begin, count = static_cast<size_t>(o.shard.count);
+    auto part_start = [&](size_t k) { return begin + size / count * k + std::min(k, size % count); };
+    const size_t index = static_cast<size_t>(o.shard.index);
+    return {part_start(index), part_start(index + 1)};
+  }
+
   // One epoch in progress: the batches, produced inline or by a worker thread.
   class Run {
    public:
@@ -159,7 +196,7 @@ class DataLoader {
         : dataset_(loader.dataset_),
           collate_(loader.collate_),
           order_(loader.order(epoch)),
-          batch_size_(static_cast<size_t>(loader.options_.batch_size)),
+          options_(loader.options_),
           num_batches_(loader.num_batches()),
           prefetch_(loader.options_.prefetch) {
       if (prefetch_) worker_ = std::thread([this] { work(); });
@@ -200,8 +237,7 @@ class DataLoader {
     static constexpr size_t kDepth = 2;  // batches the worker may build ahead
 
     Batch build(size_t batch_index) {
-      const size_t begin = batch_index * batch_size_;
-      const size_t end = std::min(begin + batch_size_, order_.size());
+      const auto [begin, end] = shard_range(order_.size(), options_, batch_index);
       std::vector<Example> examples;
       examples.reserve(end - begin);
       for (size_t i = begin; i < end; ++i) examples.push_back(dataset_->get(static_cast<size_t>(order_[i])));
@@ -237,7 +273,8 @@ class DataLoader {
     std::shared_ptr<const Dataset<Example>> dataset_;
     Collate collate_;
     std::vector<int64_t> order_;
-    size_t batch_size_, num_batches_;
+    LoaderOptions options_;
+    size_t num_batches_;
     bool prefetch_;
     size_t consumed_ = 0;  // without prefetch: batches handed out
 

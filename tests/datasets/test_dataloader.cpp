@@ -198,3 +198,65 @@ TEST_CASE("DataLoader over an empty dataset yields nothing") {
   CHECK(loader.num_batches() == 0);
   CHECK(loader.begin() == loader.end());
 }
+
+TEST_CASE("DataLoader shards: together the shards yield exactly the unsharded batches, each example once") {
+  for (int n : {100, 101, 103, 41, 7}) {
+    for (int64_t count : {1, 2, 3, 4}) {
+      for (bool drop_last : {false, true}) {
+        CAPTURE(n);
+        CAPTURE(count);
+        CAPTURE(drop_last);
+        LoaderOptions base{.batch_size = 10, .shuffle = true, .drop_last = drop_last, .seed = 5};
+        Loader whole(range_dataset(n), base, identity_collate);
+        std::vector<std::vector<std::vector<int>>> parts;
+        for (int64_t k = 0; k < count; ++k) {
+          LoaderOptions o = base;
+          o.shard = {k, count};
+          Loader shard(range_dataset(n), o, identity_collate);
+          shard.set_epoch(3);
+          parts.push_back(run_epoch(shard));
+          CHECK(shard.num_batches() == parts[0].size());  // the same number of steps everywhere
+        }
+        whole.set_epoch(3);
+        auto expected = run_epoch(whole);
+        std::vector<int> joined_all;
+        for (size_t b = 0; b < parts[0].size(); ++b) {
+          std::vector<int> joined;
+          size_t smallest = SIZE_MAX, largest = 0;
+          for (const auto& p : parts) {
+            joined.insert(joined.end(), p[b].begin(), p[b].end());
+            smallest = std::min(smallest, p[b].size());
+            largest = std::max(largest, p[b].size());
+          }
+          CHECK(smallest >= 1);
+          CHECK(largest - smallest <= 1);  // near-equal parts
+          joined_all.insert(joined_all.end(), joined.begin(), joined.end());
+          if (count == 1 || n % 10 >= count || n % 10 == 0 || drop_last) {
+            REQUIRE(b < expected.size());
+            CHECK(joined == expected[b]);  // shard k's part is a slice of the same global batch
+          }
+        }
+        CHECK(joined_all == flatten(expected));  // every example of the epoch exactly once, in order
+      }
+    }
+  }
+}
+
+TEST_CASE("DataLoader shards: a last batch smaller than the shard count joins the one before") {
+  LoaderOptions o{.batch_size = 10, .shard = {0, 4}};
+  Loader loader(range_dataset(22), o, identity_collate);  // 10, 12 (the last 2 would leave shards empty)
+  auto batches = run_epoch(loader);
+  REQUIRE(batches.size() == 2);
+  CHECK(batches[0] == std::vector<int>{0, 1, 2});
+  CHECK(batches[1] == std::vector<int>{10, 11, 12});
+}
+
+TEST_CASE("DataLoader shards: bad shards are refused with a reason") {
+  auto make = [](int n, int64_t batch, Shard s) {
+    return Loader(range_dataset(n), {.batch_size = batch, .shard = s}, identity_collate);
+  };
+  CHECK_THROWS_WITH_AS(make(10, 4, {2, 2}), doctest::Contains("shard 2 of 2 does not exist"), heed::Error);
+  CHECK_THROWS_WITH_AS(make(10, 4, {0, 0}), doctest::Contains("does not exist"), heed::Error);
+  CHECK_THROWS_WITH_AS(make(10, 2, {0, 3}), doctest::Contains("a batch of 2 cannot be split across 3"), heed::Error);
+  CHECK_THROWS_WITH_AS(make(2, 4, {0, 3}), doctest::Contains("2 examples cannot be split across 3"), heed::Error);
+}
