@@ -7,6 +7,8 @@
 #include <mutex>
 #include <thread>
 
+#include <unistd.h>
+
 #include "autograd/node.h"
 #include "autograd/ops.h"
 #include "tensor/error.h"
@@ -20,6 +22,19 @@
 namespace heed::dist {
 
 namespace {
+
+int g_error_fd = 2;
+
+// Writes an abort message straight to the error descriptor (stderr may be silenced).
+void print_error(const std::string& message) {
+  if (message.empty()) return;
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const std::string line = message + "\n";
+  if (::write(g_error_fd, line.data(), line.size()) < 0) {
+    // the job ends right after this either way
+  }
+}
 
 int env_int(const char* name, int fallback) {
   const char* v = std::getenv(name);
@@ -72,8 +87,7 @@ class LocalGroup : public ProcessGroup {
     HEED_CHECK(root == 0, "broadcast_bytes: root {} is not a rank of a 1-process group", root);
   }
   [[noreturn]] void abort(const std::string& message, int code) override {
-    fmt::print(stderr, "{}\n", message);
-    std::fflush(stderr);
+    print_error(message);
     std::_Exit(code);
   }
 };
@@ -207,8 +221,7 @@ class MpiGroup : public ProcessGroup {
     wait_for(*this, r, "broadcast_bytes");
   }
   [[noreturn]] void abort(const std::string& message, int code) override {
-    fmt::print(stderr, "{}\n", message);
-    std::fflush(stderr);
+    print_error(message);
     MPI_Abort(MPI_COMM_WORLD, code);
     std::_Exit(code);
   }
@@ -272,6 +285,8 @@ bool built_with_mpi() {
   return false;
 #endif
 }
+
+void set_error_fd(int fd) { g_error_fd = fd; }
 
 std::shared_ptr<ProcessGroup> make_local_group() { return std::make_shared<LocalGroup>(); }
 

@@ -80,6 +80,10 @@ inline void all_reduce(Tensor& t, ReduceOp op = ReduceOp::Sum) { world()->all_re
 inline void broadcast(Tensor& t, int root = 0) { world()->broadcast(t, root); }
 inline void barrier() { world()->barrier(); }
 
+// Where abort() and the timeout write their message: standard error (fd 2) unless set here, as
+// apps that silence a rank's standard error do, to keep its errors on the terminal.
+void set_error_fd(int fd);
+
 // The one-process group: every collective is the identity.
 std::shared_ptr<ProcessGroup> make_local_group();
 

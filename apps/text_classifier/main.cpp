@@ -4,6 +4,7 @@
 #include <exception>
 #include <string>
 
+#include "apps/common/distributed.h"
 #include "apps/text_classifier/text_app.h"
 
 namespace {
@@ -32,7 +33,6 @@ int main(int argc, char** argv) {
                kUsage);
     return 2;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "heed-text: error: {}\n", e.what());
-    return 1;
+    return heed::apps::report_error("heed-text", e);
   }
 }

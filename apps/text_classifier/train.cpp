@@ -8,11 +8,13 @@
 
 #include "apps/common/args.h"
 #include "apps/common/chart.h"
+#include "apps/common/distributed.h"
 #include "apps/common/files.h"
 #include "apps/common/progress.h"
 #include "apps/common/run_dir.h"
 #include "apps/text_classifier/text_app.h"
 #include "datasets/dataset.h"
+#include "distributed/ddp.h"
 #include "optim/optim.h"
 #include "tensor/error.h"
 #include "tensor/random.h"
@@ -140,6 +142,9 @@ int train_command(int argc, const char* const* argv) {
   add_options(args);
   if (!args.parse(argc, argv, 2)) return 0;
   if (int64_t threads = args.get_int("threads"); threads > 0) set_num_threads(int(threads));
+  // Under mpirun: one process per rank, each on its part of every batch; rank 0 writes the run.
+  auto job = apps::join_training_job();
+  const bool writer = job->rank() == 0;
   const fs::path out = args.get("out");
   const bool resume = args.is_set("resume");
   std::error_code ec;
@@ -151,6 +156,7 @@ int train_command(int argc, const char* const* argv) {
     settings = config.at("settings");
   } else {
     apps::require_new_run_dir(out, "train");
+    job->barrier();  // every rank has checked the directory before rank 0 creates it
     HEED_CHECK(args.given("data"), "train: missing --data DIR|FILE (see --help)");
     settings = settings_from_args(args);
   }
@@ -211,8 +217,12 @@ int train_command(int argc, const char* const* argv) {
     set_idf(*model, documents);
   }
   auto train_set = std::make_shared<data::VectorDataset<Example>>(train_examples);
-  data::DataLoader<Example, Batch> loader(train_set, {.batch_size = settings["batch"], .shuffle = true, .seed = seed},
-                                          collate);
+  // --batch is the global batch: N processes take the same steps as one.
+  data::DataLoader<Example, Batch> loader(
+      train_set, {.batch_size = settings["batch"], .shuffle = true, .seed = seed, .shard = {job->rank(), job->size()}},
+      collate);
+  dist::DistributedDataParallel ddp(*model, job);
+  if (job->rank() > 0) manual_seed(data::SplitMix64(seed + uint64_t(job->rank())).next());  // own dropout masks
   const int64_t epochs = settings["epochs"], steps_per_epoch = int64_t(loader.num_batches());
   int64_t warmup = settings["warmup"];
   if (warmup < 0) warmup = std::max<int64_t>(1, steps_per_epoch / 3);
@@ -224,7 +234,7 @@ int train_command(int argc, const char* const* argv) {
                                .early_stopping = &stopper};
 
   // The run directory: created only now that the input has been checked.
-  if (!resume) {
+  if (!resume && writer) {
     fs::create_directories(out, ec);
     HEED_CHECK(!ec, "train: cannot create {}: {}", out.string(), ec.message());
     config = {{"app", kAppName},
@@ -276,7 +286,8 @@ int train_command(int argc, const char* const* argv) {
       Tensor logits = model->classify(ids, batch.padding_mask).logits;
       Tensor loss = cross_entropy(logits, batch.labels, Tensor(), -100, label_smoothing);
       optimizer.zero_grad();
-      loss.backward();
+      ddp.set_samples(double(batch.size));
+      ddp.backward(loss);
       optim::clip_grad_norm_(model->parameters(), clip);
       optimizer.step();
       scheduler.step();
@@ -289,12 +300,19 @@ int train_command(int argc, const char* const* argv) {
       bar.advance(1, batch.size, loss_sum / double(seen));
     }
     bar.finish();
+    if (job->size() > 1) {  // the epoch's training figures over every rank's part
+      Tensor totals = from_vector(std::vector<double>{loss_sum, double(seen), double(correct)}, {3}, {DType::Float64});
+      job->all_reduce(totals, dist::ReduceOp::Sum);
+      auto t = totals.to_vector<double>();
+      loss_sum = t[0], seen = int64_t(t[1]), correct = int64_t(t[2]);
+    }
     Evaluation validation = evaluate(*model, validation_examples, corpus.label_names, 64);
     EpochRecord record{epoch + 1, loss_sum / double(seen), double(correct) / double(seen), validation.loss,
                        validation.report.accuracy, validation.report.macro_avg.f1, scheduler.get_last_lr()[0],
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_started).count()};
     history.push_back(record);
-    bool best = stopper.step(record.validation_macro_f1);
+    bool best = stopper.step(record.validation_macro_f1);  // the same on every rank: same model, same data
+    if (!writer) continue;
     if (best) model->save((out / "best.safetensors").string());
     fmt::print(stderr, "epoch {}/{}  train loss {:.4f} acc {:.4f}  val loss {:.4f} acc {:.4f} macro-F1 {:.4f}{}\n",
                epoch + 1, epochs, record.train_loss, record.train_accuracy, record.validation_loss,
@@ -305,6 +323,7 @@ int train_command(int argc, const char* const* argv) {
                                                   .extra = {{"history", history_json(history).dump()}}});
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!writer) return 0;
   if (stopper.should_stop()) fmt::print(stderr, "early stop: no better validation macro-F1 for {} epochs\n", int64_t(settings["patience"]));
 
   // The best model on the test part.

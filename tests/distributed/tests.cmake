@@ -9,3 +9,22 @@ if(HEED_MPI_ENABLED)
   add_test(NAME "distributed: mpirun -np 2" COMMAND ${HEED_MPIRUN} ${MPIEXEC_NUMPROC_FLAG} 2 $<TARGET_FILE:test_distributed>)
   set_tests_properties("distributed: mpirun -np 2" PROPERTIES TIMEOUT 300 ENVIRONMENT "OMP_NUM_THREADS=1")
 endif()
+if(HEED_MPI_ENABLED)
+  add_executable(dist_failures ${CMAKE_CURRENT_LIST_DIR}/dist_failures.cpp)
+  target_link_libraries(dist_failures PRIVATE heed_distributed)
+  set(run_two ${HEED_MPIRUN} ${MPIEXEC_NUMPROC_FLAG} 2 -x HEED_DIST_TIMEOUT=3 $<TARGET_FILE:dist_failures>)
+  add_test(NAME "distributed: a skipped collective ends the job at the timeout"
+           COMMAND ${CMAKE_COMMAND} "-DCOMMAND=${run_two};skip" -DLIMIT=60 "-DEXPECT=rank 0: all_reduce timed out after 3 s"
+                   -P ${CMAKE_CURRENT_LIST_DIR}/check_failure.cmake)
+  add_test(NAME "distributed: a rank that dies ends the job"
+           COMMAND ${CMAKE_COMMAND} "-DCOMMAND=${run_two};die" -DLIMIT=60 "-DEXPECT=exited with non-zero status"
+                   -P ${CMAKE_CURRENT_LIST_DIR}/check_failure.cmake)
+endif()
+if(HEED_MPI_ENABLED AND TARGET heed-text)
+  add_test(NAME "distributed: heed-text on 2 processes follows 1 process and resumes on any count"
+           COMMAND ${CMAKE_COMMAND} -DHEED_TEXT=$<TARGET_FILE:heed-text> "-DMPIRUN=${HEED_MPIRUN};${MPIEXEC_NUMPROC_FLAG}"
+                   -DDATA=${CMAKE_CURRENT_LIST_DIR}/../fixtures/text_smoke/corpus.csv
+                   -DOUT=${CMAKE_CURRENT_BINARY_DIR}/text_mpi_runs -P ${CMAKE_CURRENT_LIST_DIR}/check_text_mpi.cmake)
+  set_tests_properties("distributed: heed-text on 2 processes follows 1 process and resumes on any count"
+                       PROPERTIES TIMEOUT 300)
+endif()

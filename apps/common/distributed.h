@@ -1,0 +1,21 @@
+// Data-parallel training for the apps: the same command under `mpirun -np N` trains on N
+// processes, with no change to its flags. Rank 0 speaks for the job: on the other ranks stdout
+// and stderr are silenced, except for errors (report_error).
+#pragma once
+#include <exception>
+#include <memory>
+
+#include "distributed/process_group.h"
+
+namespace heed::apps {
+
+// Joins the job the launcher started (a one-process group when there is none); silences
+// stdout and stderr on ranks other than 0.
+std::shared_ptr<dist::ProcessGroup> join_training_job();
+
+// For main()'s catch block: prints "<app>: error: ..." (with the rank in a job of several
+// processes, on the terminal even where silenced) and returns 1; in a job of several processes
+// it ends every process of the job instead of returning, so none waits for it until a timeout.
+int report_error(const char* app, const std::exception& e);
+
+}  // namespace heed::apps

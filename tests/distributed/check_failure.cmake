@@ -1,0 +1,17 @@
+# Runs a failing distributed job (COMMAND, a ;-list) and checks that it ends with a non-zero
+# status, within LIMIT seconds, printing EXPECT.
+string(TIMESTAMP start "%s")
+execute_process(COMMAND ${COMMAND} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT ${LIMIT})
+string(TIMESTAMP stop "%s")
+math(EXPR seconds "${stop} - ${start}")
+set(all "${out}${err}")
+if(rc EQUAL 0)
+  message(FATAL_ERROR "the job succeeded; it should have failed:\n${all}")
+endif()
+if(rc MATCHES "timeout")
+  message(FATAL_ERROR "the job hung for ${LIMIT} s instead of ending:\n${all}")
+endif()
+if(NOT all MATCHES "${EXPECT}")
+  message(FATAL_ERROR "the output lacks '${EXPECT}':\n${all}")
+endif()
+message(STATUS "ended in ${seconds} s with status ${rc}:\n${all}")
