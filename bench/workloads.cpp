@@ -1,5 +1,5 @@
 // heed's side of the reference workloads (../shared/WORKLOADS.md), one workload per process:
-//   heed-bench <workload> [--threads N] [--iters N] [--warmup N]
+//   heed-bench <workload> [--threads N] [--iters N] [--warmup N] [--bucket-kib N (text-ddp)]
 // prints one JSON line: the median and every timed iteration in ms, plus workload extras
 // (gemm: raw cblas_sgemm in the same process; memory: peak resident set). bench/torch/workloads.py
 // is the same program in PyTorch; bench/run.py runs both and writes the table.
@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "distributed/ddp.h"
 #include "nn/nn.h"
 #include "optim/optim.h"
 #include "tensor/random.h"
@@ -29,6 +30,7 @@ struct Settings {
   int iters = 10;
   int warmup = 3;
   int threads = 2;
+  int64_t bucket_kib = 1024;  // text-ddp: DistributedDataParallel's bucket size
 };
 
 // One JSON object, fields in insertion order.
@@ -181,6 +183,54 @@ Result text(const Settings& s) {
   return r;
 }
 
+// ---- text-ddp: the text step data-parallel (run under mpirun; 1 process works too) ----
+// The global batch of 32 is split across the ranks. Timed blocks alternate between all-reduces
+// overlapped with backward and all-reduces after it; per step: the slowest rank's step time,
+// backward (with the overlapped communication it drives) and the wait after backward.
+Result text_ddp(const Settings& s) {
+  auto world = dist::init();
+  const int64_t rank = world->rank(), size = world->size();
+  TextClassifier model;
+  optim::AdamW opt(model.parameters(), {.lr = 1e-3});
+  TextData data;
+  const int64_t begin = 32 * rank / size, end = 32 * (rank + 1) / size;
+  Tensor ids = data.ids.narrow(0, begin, end - begin).contiguous(), labels = data.labels.narrow(0, begin, end - begin);
+  std::map<bool, std::vector<double>> step_ms, backward_ms, wait_ms;
+  int64_t buckets = 0, bytes = 0;
+  for (int round = 0; round < 2; ++round)
+    for (bool overlap : {true, false}) {
+      dist::DistributedDataParallel ddp(model, world, {.bucket_bytes = s.bucket_kib << 10, .overlap = overlap});
+      buckets = ddp.num_buckets();
+      for (int i = 0; i < s.warmup + s.iters; ++i) {
+        world->barrier();
+        double backward = 0, total = elapsed_ms([&] {
+          opt.zero_grad();
+          Tensor loss = cross_entropy(model.forward(ids), labels);
+          backward = elapsed_ms([&] { loss.backward(); });
+          ddp.finish();
+          opt.step();
+        });
+        Tensor slowest = world->all_gather(from_vector(std::vector<double>{total}, {1}, {DType::Float64}));
+        if (i < s.warmup) continue;
+        step_ms[overlap].push_back(max(slowest).item());
+        backward_ms[overlap].push_back(backward);
+        wait_ms[overlap].push_back(ddp.stats().finish_seconds * 1e3);
+        bytes = ddp.stats().bytes;
+      }
+    }
+  Result r;
+  r.add("processes", int(size));
+  add_times(r, step_ms[true]);
+  r.add("median_ms_no_overlap", median(step_ms[false]));
+  r.add("backward_ms", median(backward_ms[true]));
+  r.add("backward_ms_no_overlap", median(backward_ms[false]));
+  r.add("wait_ms", median(wait_ms[true]));
+  r.add("wait_ms_no_overlap", median(wait_ms[false]));
+  r.add("buckets", int(buckets));
+  r.add("gradient_mib", double(bytes) / (1 << 20));
+  return r;
+}
+
 // ---- memory: peak resident set of a process running 20 text steps ----
 Result memory(const Settings&) {
   const double baseline = status_mib("VmRSS");
@@ -266,7 +316,7 @@ Result overhead(const Settings& s) {
 const std::map<std::string, std::function<Result(const Settings&)>>& workloads() {
   static const std::map<std::string, std::function<Result(const Settings&)>> all{
       {"gemm", gemm}, {"mha", mha},         {"text", text},         {"cnn", cnn},
-      {"lstm", lstm}, {"overhead", overhead}, {"memory", memory}};
+      {"lstm", lstm}, {"overhead", overhead}, {"memory", memory}, {"text-ddp", text_ddp}};
   return all;
 }
 
@@ -290,7 +340,7 @@ int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     std::vector<std::string> names;
     for (const auto& [name, _] : workloads()) names.push_back(name);
-    HEED_CHECK(!args.empty(), "usage: heed-bench <{}> [--threads N] [--iters N] [--warmup N]", fmt::join(names, "|"));
+    HEED_CHECK(!args.empty(), "usage: heed-bench <{}> [--threads N] [--iters N] [--warmup N] [--bucket-kib N]", fmt::join(names, "|"));
     const std::string name = args[0];
     auto it = workloads().find(name);
     HEED_CHECK(it != workloads().end(), "heed-bench: unknown workload '{}' (one of {})", name, fmt::join(names, ", "));
@@ -300,6 +350,7 @@ int main(int argc, char** argv) {
       if (args[i] == "--threads") settings.threads = positive_int(args[i], args[i + 1], 1);
       else if (args[i] == "--iters") settings.iters = positive_int(args[i], args[i + 1], 1);
       else if (args[i] == "--warmup") settings.warmup = positive_int(args[i], args[i + 1], 0);
+      else if (args[i] == "--bucket-kib") settings.bucket_kib = positive_int(args[i], args[i + 1], 1);
       else HEED_FAIL("heed-bench: unknown option '{}'", args[i]);
     }
     const int threads = settings.threads;
@@ -310,7 +361,7 @@ int main(int argc, char** argv) {
     r.add("framework", "heed");
     r.add("threads", threads);
     r.extend(it->second(settings));
-    fmt::print("{}\n", r.json());
+    if (dist::is_main_process()) fmt::print("{}\n", r.json());
     return 0;
   } catch (const Error& e) {
     fmt::print(stderr, "{}\n", e.what());

@@ -20,10 +20,10 @@ set(HEED_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/heed)
 
 # heed::heed: every CPU module in one target.
 add_library(heed_all INTERFACE)
-target_link_libraries(heed_all INTERFACE heed_optim heed_datasets)
+target_link_libraries(heed_all INTERFACE heed_optim heed_datasets heed_distributed)
 add_library(heed::heed ALIAS heed_all)
 
-set(heed_modules tensor autograd nn optim datasets)
+set(heed_modules tensor autograd nn optim datasets distributed)
 if(TARGET heed_cuda)
   list(APPEND heed_modules cuda)
 endif()
@@ -74,6 +74,10 @@ install(FILES ${PROJECT_SOURCE_DIR}/heed/heed.h ${PROJECT_BINARY_DIR}/include/he
 
 # heedConfig.cmake, heedConfigVersion.cmake.
 set(HEED_WITH_CUDA ${HEED_CUDA_ENABLED})
+set(HEED_PC_REQUIRES_PRIVATE "")
+if(HEED_MPI_ENABLED)
+  set(HEED_PC_REQUIRES_PRIVATE "Requires.private: mpi-c")  # OpenMPI's pkg-config name on Debian
+endif()
 configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/heedConfig.cmake.in
   ${PROJECT_BINARY_DIR}/cmake/heedConfig.cmake INSTALL_DESTINATION ${HEED_INSTALL_CMAKEDIR})
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/cmake/heedConfigVersion.cmake

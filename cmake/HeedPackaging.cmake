@@ -17,13 +17,13 @@ set(CPACK_DEBIAN_PACKAGE_SECTION science)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME heed)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION libs)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS
-    "libopenblas0, libfmt9, zlib1g, libgomp1, libstdc++6 (>= 12), libc6 (>= 2.34)")
+    "libopenblas0, libfmt9, zlib1g, libgomp1, libopenmpi3, libstdc++6 (>= 12), libc6 (>= 2.34)")
 set(CPACK_COMPONENT_RUNTIME_DESCRIPTION "heed: tensors, autograd, nn layers and optimizers (shared libraries)")
 
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_NAME heed-dev)
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_DEPENDS
-    "heed (= ${PROJECT_VERSION}), libopenblas-dev, libfmt-dev, zlib1g-dev, libedf-dev, pkg-config")
+    "heed (= ${PROJECT_VERSION}), libopenblas-dev, libfmt-dev, zlib1g-dev, libedf-dev, libopenmpi-dev, pkg-config")
 set(CPACK_COMPONENT_DEVELOPMENT_DESCRIPTION
     "heed: headers, static libraries, CMake package (find_package(heed)) and pkg-config file")
 

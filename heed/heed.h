@@ -33,3 +33,5 @@
 #include "datasets/text_clean.h"
 #include "datasets/text_corpus.h"
 #include "datasets/tokenizer.h"
+#include "distributed/ddp.h"
+#include "distributed/process_group.h"
