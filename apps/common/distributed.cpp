@@ -4,7 +4,11 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <thread>
+
+#include "tensor/threads.h"
 #include <string>
 
 namespace heed::apps {
@@ -14,9 +18,12 @@ std::shared_ptr<dist::ProcessGroup> g_job;  // set once join_training_job ran
 int g_stderr = 2;                           // the terminal's stderr, kept on silenced ranks
 }  // namespace
 
-std::shared_ptr<dist::ProcessGroup> join_training_job() {
+std::shared_ptr<dist::ProcessGroup> join_training_job(int64_t threads) {
   if (g_job) return g_job;
   g_job = dist::init();
+  if (threads > 0) set_num_threads(int(threads));
+  else if (g_job->local_size() > 1)
+    set_num_threads(std::max(1, int(std::thread::hardware_concurrency()) / g_job->local_size()));
   if (g_job->rank() != 0) {
     std::fflush(stdout);
     std::fflush(stderr);

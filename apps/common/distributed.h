@@ -2,6 +2,7 @@
 // processes, with no change to its flags. Rank 0 speaks for the job: on the other ranks stdout
 // and stderr are silenced, except for errors (report_error).
 #pragma once
+#include <cstdint>
 #include <exception>
 #include <memory>
 
@@ -9,9 +10,10 @@
 
 namespace heed::apps {
 
-// Joins the job the launcher started (a one-process group when there is none); silences
-// stdout and stderr on ranks other than 0.
-std::shared_ptr<dist::ProcessGroup> join_training_job();
+// Joins the job the launcher started (a one-process group when there is none), sets the
+// threads per process (`threads` > 0: that many; 0: the machine's cores shared among the job's
+// processes on it) and silences stdout and stderr on ranks other than 0.
+std::shared_ptr<dist::ProcessGroup> join_training_job(int64_t threads);
 
 // For main()'s catch block: prints "<app>: error: ..." (with the rank in a job of several
 // processes, on the terminal even where silenced) and returns 1; in a job of several processes

@@ -18,7 +18,6 @@
 #include "optim/optim.h"
 #include "tensor/error.h"
 #include "tensor/random.h"
-#include "tensor/threads.h"
 
 namespace heed::text {
 
@@ -141,9 +140,8 @@ int train_command(int argc, const char* const* argv) {
   apps::Args args("heed-text train", "Trains a text classifier on a labelled corpus and writes a run directory.");
   add_options(args);
   if (!args.parse(argc, argv, 2)) return 0;
-  if (int64_t threads = args.get_int("threads"); threads > 0) set_num_threads(int(threads));
   // Under mpirun: one process per rank, each on its part of every batch; rank 0 writes the run.
-  auto job = apps::join_training_job();
+  auto job = apps::join_training_job(args.get_int("threads"));
   const bool writer = job->rank() == 0;
   const fs::path out = args.get("out");
   const bool resume = args.is_set("resume");

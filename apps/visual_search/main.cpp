@@ -4,6 +4,7 @@
 #include <exception>
 #include <string>
 
+#include "apps/common/distributed.h"
 #include "apps/visual_search/search_app.h"
 
 namespace {
@@ -34,7 +35,6 @@ int main(int argc, char** argv) {
                kUsage);
     return 2;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "heed-search: error: {}\n", e.what());
-    return 1;
+    return heed::apps::report_error("heed-search", e);
   }
 }

@@ -8,14 +8,16 @@
 #include <cmath>
 
 #include "apps/common/chart.h"
+#include "apps/common/distributed.h"
 #include "apps/common/files.h"
 #include "apps/common/progress.h"
 #include "apps/common/run_dir.h"
 #include "apps/visual_search/search_app.h"
+#include "datasets/dataset.h"
+#include "distributed/ddp.h"
 #include "optim/optim.h"
 #include "tensor/error.h"
 #include "tensor/random.h"
-#include "tensor/threads.h"
 
 namespace heed::search {
 
@@ -158,7 +160,9 @@ int train_command(int argc, const char* const* argv) {
   apps::Args args("heed-search train", "Trains the visual-search model on generated scenes and writes a run directory.");
   add_options(args);
   if (!args.parse(argc, argv, 2)) return 0;
-  if (int64_t threads = args.get_int("threads"); threads > 0) set_num_threads(int(threads));
+  // Under mpirun: one process per rank, each on its part of every batch; rank 0 writes the run.
+  auto job = apps::join_training_job(args.get_int("threads"));
+  const bool writer = job->rank() == 0;
   const std::filesystem::path out = args.get("out");
   const bool resume = args.is_set("resume");
   std::error_code ec;
@@ -169,6 +173,7 @@ int train_command(int argc, const char* const* argv) {
     settings = config.at("settings");
   } else {
     apps::require_new_run_dir(out, "train");
+    job->barrier();  // every rank has checked the directory before rank 0 creates it
     settings = settings_from_args(args);
   }
   const auto seed = settings["seed"].get<uint64_t>();
@@ -185,8 +190,10 @@ int train_command(int argc, const char* const* argv) {
   const SearchModelConfig model_config = model_config_from_settings(settings);
   SearchModel model(model_config);
   data::DataLoader<Scene, SceneBatch> loader(
-      train_set, {.batch_size = settings["batch"], .shuffle = true, .seed = seed},
+      train_set, {.batch_size = settings["batch"], .shuffle = true, .seed = seed, .shard = {job->rank(), job->size()}},
       [options](std::vector<Scene>&& scenes) { return collate_scenes(std::move(scenes), options); });
+  dist::DistributedDataParallel ddp(model, job);  // --batch stays the global batch
+  if (job->rank() > 0) manual_seed(data::SplitMix64(seed + uint64_t(job->rank())).next());  // own dropout masks
   const int64_t epochs = settings["epochs"], steps_per_epoch = int64_t(loader.num_batches());
   int64_t warmup = settings["warmup"];
   if (warmup < 0) warmup = std::max<int64_t>(1, steps_per_epoch / 2);
@@ -197,7 +204,7 @@ int train_command(int argc, const char* const* argv) {
   optim::CheckpointParts parts{.model = &model, .optimizer = &optimizer, .scheduler = &scheduler,
                                .early_stopping = &stopper};
 
-  if (!resume) {
+  if (!resume && writer) {
     std::filesystem::create_directories(out, ec);
     HEED_CHECK(!ec, "train: cannot create {}: {}", out.string(), ec.message());
     config = {{"app", kAppName},
@@ -240,7 +247,8 @@ int train_command(int argc, const char* const* argv) {
     for (SceneBatch& batch : loader) {
       Tensor loss = search_loss(model.run(batch.canvas, batch.cue), batch, category_weight);
       optimizer.zero_grad();
-      loss.backward();
+      ddp.set_samples(double(batch.scenes.size()));
+      ddp.backward(loss);
       optim::clip_grad_norm_(model.parameters(), clip);
       optimizer.step();
       scheduler.step();
@@ -253,6 +261,11 @@ int train_command(int argc, const char* const* argv) {
       bar.advance(1, size, loss_sum / double(seen));
     }
     bar.finish();
+    if (job->size() > 1) {  // the epoch's training loss over every rank's part
+      Tensor totals = from_vector(std::vector<double>{loss_sum, double(seen)}, {2}, {DType::Float64});
+      job->all_reduce(totals, dist::ReduceOp::Sum);
+      loss_sum = totals.to_vector<double>()[0], seen = int64_t(totals.to_vector<double>()[1]);
+    }
     Evaluation v = evaluate(model, validation, options, 64, SearchModel::Map::None, false);
     EpochRecord record{epoch + 1,
                        loss_sum / double(seen),
@@ -262,7 +275,8 @@ int train_command(int argc, const char* const* argv) {
                        scheduler.get_last_lr()[0],
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_started).count()};
     history.push_back(record);
-    const bool best = stopper.step(v.score());
+    const bool best = stopper.step(v.score());  // the same on every rank: same model, same data
+    if (!writer) continue;
     if (best) model.save((out / "best.safetensors").string());
     fmt::print(stderr, "epoch {}/{}  train loss {:.4f}  val loss {:.4f} present/absent acc {:.4f} Important F1 {:.4f}{}\n",
                epoch + 1, epochs, record.train_loss, record.validation_loss, record.validation_accuracy,
@@ -272,6 +286,7 @@ int train_command(int argc, const char* const* argv) {
     optim::save_checkpoint(last.string(), parts,
                            {.epoch = epoch + 1, .step = step, .extra = {{"history", history_json(history).dump()}}});
   }
+  if (!writer) return 0;
   if (stopper.should_stop())
     fmt::print(stderr, "early stop: no better validation score for {} epochs\n", int64_t(settings["patience"]));
 

@@ -150,7 +150,7 @@ TEST_CASE("DistributedDataParallel on N ranks with a global batch B matches one 
   }
 }
 
-TEST_CASE("DistributedDataParallel no_sync accumulates locally; the next synchronised backward reduces the sum") {
+TEST_CASE("DistributedDataParallel no_sync accumulates locally, and the next synchronised backward reduces the sum") {
   dist::init();
   manual_seed(11);
   Net model;
