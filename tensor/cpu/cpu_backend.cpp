@@ -13,6 +13,7 @@
 #include "tensor/cpu/allocator.h"
 #include "tensor/cpu/fused.h"
 #include "tensor/cpu/loops.h"
+#include "tensor/cpu/vmath.h"
 #include "tensor/philox.h"
 
 namespace heed::cpu {
@@ -353,12 +354,12 @@ class CpuBackend final : public Backend {
         if (mx == -std::numeric_limits<T>::infinity()) mx = 0;  // a row all -inf gives NaN, as in PyTorch
         double sum = 0;
         if (log) {
-          for (int64_t c = 0; c < cols; ++c) sum += std::exp(xr[c] - mx);
+          for (int64_t c = 0; c < cols; ++c) sum += vmath::exp(xr[c] - mx);
           const T lse = static_cast<T>(std::log(sum)) + mx;
           for (int64_t c = 0; c < cols; ++c) orow[c] = xr[c] - lse;
         } else {
           for (int64_t c = 0; c < cols; ++c) {
-            orow[c] = std::exp(xr[c] - mx);
+            orow[c] = vmath::exp(xr[c] - mx);
             sum += orow[c];
           }
           const T inv = static_cast<T>(1.0 / sum);

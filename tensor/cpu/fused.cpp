@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tensor/cpu/loops.h"
+#include "tensor/cpu/vmath.h"
 #include "tensor/functors.h"
 #include "tensor/philox.h"
 
@@ -245,14 +246,13 @@ void lstm_cell_forward(const Tensor& gates, const Tensor& c, const Tensor& c_nex
     T* a = gates.data_ptr<T>();
     const T* pc = c.data_ptr<T>();
     T *pcn = c_next.data_ptr<T>(), *pt = tanh_c.data_ptr<T>(), *ph = h_next.data_ptr<T>();
-    const fn::Sigmoid sigmoid;
-    const fn::Tanh tanh_;
 #pragma omp parallel for if (B * N >= kParallelGrain / 8)
     for (int64_t b = 0; b < B; ++b) {
       T *i = a + b * 4 * N, *f = i + N, *g = f + N, *o = g + N;
+#pragma omp simd
       for (int64_t n = 0; n < N; ++n) {
-        i[n] = sigmoid(i[n]), f[n] = sigmoid(f[n]), g[n] = tanh_(g[n]), o[n] = sigmoid(o[n]);
-        const T cn = f[n] * pc[b * N + n] + i[n] * g[n], t = tanh_(cn);
+        i[n] = vmath::sigmoid(i[n]), f[n] = vmath::sigmoid(f[n]), g[n] = vmath::tanh(g[n]), o[n] = vmath::sigmoid(o[n]);
+        const T cn = f[n] * pc[b * N + n] + i[n] * g[n], t = vmath::tanh(cn);
         pcn[b * N + n] = cn, pt[b * N + n] = t, ph[b * N + n] = o[n] * t;
       }
     }
@@ -331,8 +331,9 @@ void attention_forward(const AttentionArgs& a, const Tensor& probs, const Tensor
             continue;
           }
           T sum = 0;
+#pragma omp simd reduction(+ : sum)
           for (int64_t s = 0; s < S; ++s) {
-            row[s] = std::exp(row[s] - mx);
+            row[s] = vmath::exp(row[s] - mx);
             sum += row[s];
           }
           const T inv = T(1) / sum;
