@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "tensor/cpu/loops.h"
@@ -95,6 +96,42 @@ void philox_words(uint64_t seed, uint64_t c0, int n, uint32_t* words) {
     for (int w = 0; w < 4; ++w) words[4 * j + w] = r.v[w];
   }
 }
+
+// The loops over tensor/cpu/vmath.h, compiled for AVX-512, AVX2 and the baseline (SSE2); the
+// loader picks the clone for the CPU it runs on (the bodies are inlined into each clone). float
+// only: float64 keeps libm.
+#define HEED_VMATH_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
+// One row of an LSTM step: gates (i, f, g, o) activated in place, the next cell state, its tanh
+// and the next hidden state.
+template <class T>
+[[gnu::always_inline]] inline void lstm_row(T* i, T* f, T* g, T* o, const T* c, T* c_next, T* tanh_c, T* h, int64_t n) {
+#pragma omp simd
+  for (int64_t k = 0; k < n; ++k) {
+    i[k] = vmath::sigmoid(i[k]), f[k] = vmath::sigmoid(f[k]), g[k] = vmath::tanh(g[k]), o[k] = vmath::sigmoid(o[k]);
+    const T cn = f[k] * c[k] + i[k] * g[k], t = vmath::tanh(cn);
+    c_next[k] = cn, tanh_c[k] = t, h[k] = o[k] * t;
+  }
+}
+HEED_VMATH_CLONES void lstm_row_float(float* i, float* f, float* g, float* o, const float* c, float* c_next,
+                                      float* tanh_c, float* h, int64_t n) {
+  lstm_row(i, f, g, o, c, c_next, tanh_c, h, n);
+}
+
+// row[s] = exp(row[s] - mx) for s < n; returns their sum.
+template <class T>
+[[gnu::always_inline]] inline T exp_shifted(T* row, int64_t n, T mx) {
+  T sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t s = 0; s < n; ++s) {
+    row[s] = vmath::exp(row[s] - mx);
+    sum += row[s];
+  }
+  return sum;
+}
+HEED_VMATH_CLONES float exp_shifted_float(float* row, int64_t n, float mx) { return exp_shifted(row, n, mx); }
+float exp_shifted_any(float* row, int64_t n, float mx) { return exp_shifted_float(row, n, mx); }
+double exp_shifted_any(double* row, int64_t n, double mx) { return exp_shifted(row, n, mx); }
 
 // keep[j] = 1 when element begin+j of a dropout stream is kept, i.e. when
 // philox::uniform(seed, offset, begin+j) < keep_p: (word >> 8) / 2^24 < keep_p, compared exactly
@@ -249,12 +286,9 @@ void lstm_cell_forward(const Tensor& gates, const Tensor& c, const Tensor& c_nex
 #pragma omp parallel for if (B * N >= kParallelGrain / 8)
     for (int64_t b = 0; b < B; ++b) {
       T *i = a + b * 4 * N, *f = i + N, *g = f + N, *o = g + N;
-#pragma omp simd
-      for (int64_t n = 0; n < N; ++n) {
-        i[n] = vmath::sigmoid(i[n]), f[n] = vmath::sigmoid(f[n]), g[n] = vmath::tanh(g[n]), o[n] = vmath::sigmoid(o[n]);
-        const T cn = f[n] * pc[b * N + n] + i[n] * g[n], t = vmath::tanh(cn);
-        pcn[b * N + n] = cn, pt[b * N + n] = t, ph[b * N + n] = o[n] * t;
-      }
+      const int64_t at = b * N;
+      if constexpr (std::is_same_v<T, float>) lstm_row_float(i, f, g, o, pc + at, pcn + at, pt + at, ph + at, N);
+      else lstm_row(i, f, g, o, pc + at, pcn + at, pt + at, ph + at, N);
     }
   });
 }
@@ -330,12 +364,7 @@ void attention_forward(const AttentionArgs& a, const Tensor& probs, const Tensor
             for (int64_t s = 0; s < S; ++s) row[s] = 0;
             continue;
           }
-          T sum = 0;
-#pragma omp simd reduction(+ : sum)
-          for (int64_t s = 0; s < S; ++s) {
-            row[s] = vmath::exp(row[s] - mx);
-            sum += row[s];
-          }
+          const T sum = exp_shifted_any(row, S, mx);
           const T inv = T(1) / sum;
           for (int64_t s = 0; s < S; ++s) row[s] *= inv;
         }
