@@ -4,6 +4,7 @@
 #include <exception>
 #include <string>
 
+#include "apps/common/distributed.h"
 #include "apps/eeg_attention/run_model.h"
 #include "apps/eeg_attention/simulate.h"
 
@@ -37,7 +38,6 @@ int main(int argc, char** argv) {
                kUsage);
     return 2;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "heed-eeg: error: {}\n", e.what());
-    return 1;
+    return heed::apps::report_error("heed-eeg", e);
   }
 }

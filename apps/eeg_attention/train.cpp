@@ -11,12 +11,12 @@
 #include <set>
 
 #include "apps/common/chart.h"
+#include "apps/common/distributed.h"
 #include "apps/common/files.h"
 #include "apps/common/run_dir.h"
 #include "apps/eeg_attention/eeg_app.h"
 #include "datasets/dataset.h"
 #include "tensor/error.h"
-#include "tensor/threads.h"
 
 namespace heed::eeg {
 
@@ -122,7 +122,10 @@ int train_command(int argc, const char* const* argv) {
                   "then trains the final model; writes a run directory.");
   add_options(args);
   if (!args.parse(argc, argv, 2)) return 0;
-  if (int64_t threads = args.get_int("threads"); threads > 0) set_num_threads(int(threads));
+  // Under mpirun the folds are spread over the processes, one fold each at a time; rank 0
+  // gathers their results and trains the final models.
+  auto job = apps::join_training_job(args.get_int("threads"));
+  const bool writer = job->rank() == 0;
   const std::filesystem::path out = args.get("out");
   const bool resume = args.is_set("resume");
 
@@ -132,6 +135,7 @@ int train_command(int argc, const char* const* argv) {
     settings = config.at("settings");
   } else {
     apps::require_new_run_dir(out, "train");
+    job->barrier();  // every rank has checked the directory before rank 0 creates it
     HEED_CHECK(args.given("data"), "train: missing --data DIR|FILES (see --help)");
     settings = {{"data", args.get("data")},
                 {"labels", args.get("labels")},
@@ -168,7 +172,7 @@ int train_command(int argc, const char* const* argv) {
              pipeline.epochs.length, trials.size(), w.rejected, folds, by_recording ? "subject (recording)" : "trial");
 
   std::error_code ec;
-  if (!resume) {
+  if (!resume && writer) {
     std::filesystem::create_directories(out, ec);
     HEED_CHECK(!ec, "train: cannot create {}: {}", out.string(), ec.message());
     config = {{"app", kAppName}, {"format_version", kConfigVersion}, {"settings", settings},
@@ -182,11 +186,8 @@ int train_command(int argc, const char* const* argv) {
   const auto started = std::chrono::steady_clock::now();
   const int64_t stop_after = args.get_int("stop-after");
   const int64_t first_fold = int64_t(fold_results.size());
-  for (int64_t k = first_fold; k < folds; ++k) {
-    if (stop_after > 0 && k - first_fold == stop_after) {
-      fmt::print(stderr, "stopping after {} fold(s) as asked; continue with --resume\n", stop_after);
-      return 0;
-    }
+  job->barrier();  // rank 0 has created the run directory
+  auto run_fold = [&](int64_t k) {
     std::vector<size_t> test, pool, train;
     for (size_t i = 0; i < w.size(); ++i) (fold_of[i] == k ? test : pool).push_back(i);
     const std::vector<size_t> validation = split_validation(w, pool, by_recording, uint64_t(settings["seed"]) + uint64_t(k), train);
@@ -227,9 +228,24 @@ int train_command(int argc, const char* const* argv) {
       fmt::print(stderr, "fold {}/{} {}: window accuracy {:.4f}, trial accuracy {:.4f} (best epoch {})\n", k + 1, folds,
                  kind, s.window_accuracy(), s.trial_accuracy(), m.best_epoch);
     }
-    fold_results.push_back(result);
-    apps::write_file_atomic(out / "folds.json", fold_results.dump(1) + "\n");
+    return result;
+  };
+  // Rounds of one fold per process; every process learns every result, in fold order.
+  for (int64_t round = first_fold; round < folds; round += job->size()) {
+    if (stop_after > 0 && round - first_fold >= stop_after) {
+      fmt::print(stderr, "stopping after {} fold(s) as asked; continue with --resume\n", round - first_fold);
+      return 0;
+    }
+    const int64_t mine = round + job->rank();
+    const std::string result = mine < folds ? run_fold(mine).dump() : "";
+    for (int r = 0; r < job->size() && round + r < folds; ++r) {
+      std::string bytes = result;
+      job->broadcast_bytes(bytes, r);
+      fold_results.push_back(nlohmann::json::parse(bytes));
+    }
+    if (writer) apps::write_file_atomic(out / "folds.json", fold_results.dump(1) + "\n");
   }
+  if (!writer) return 0;
 
   // The final model: every group, one in eight held out for early stopping.
   std::vector<size_t> all(w.size()), train;

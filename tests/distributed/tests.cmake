@@ -27,25 +27,32 @@ if(HEED_MPI_ENABLED)
   set_tests_properties("distributed: a skipped collective ends the job at the timeout"
                        "distributed: a rank that dies ends the job" PROPERTIES ENVIRONMENT "${HEED_MPI_TEST_ENV}")
 endif()
-# The apps under mpirun (check_app_mpi.cmake). heed-text's losses agree to float rounding (20
+# The apps under mpirun (check_app_mpi.cmake). heed-eeg spreads its folds over the processes:
+# folds.json and the final model's history are identical. heed-text's losses agree to float rounding (20
 # millionths). heed-search's differ a little more (up to ~5e-3 in the first epoch): its
 # category loss averages over the patches that hold an item, which differ in number between
 # the parts of a batch, so weighting the parts by scene count is close but not exact.
-function(heed_app_mpi_test app tolerance)
+function(heed_app_mpi_test app tolerance setup)
   set(name "distributed: ${app} on 2 processes follows 1 process and resumes on any count")
   add_test(NAME "${name}"
-           COMMAND ${CMAKE_COMMAND} -DAPP=$<TARGET_FILE:${app}> "-DARGS=${ARGN}" -DTOLERANCE=${tolerance}
+           COMMAND ${CMAKE_COMMAND} -DAPP=$<TARGET_FILE:${app}> "-DARGS=${ARGN}" -DTOLERANCE=${tolerance} "-DSETUP=${setup}"
                    "-DMPIRUN=${HEED_MPIRUN};${MPIEXEC_NUMPROC_FLAG}" -DOUT=${CMAKE_CURRENT_BINARY_DIR}/${app}_mpi_runs
                    -P ${CMAKE_CURRENT_LIST_DIR}/check_app_mpi.cmake)
   set_tests_properties("${name}" PROPERTIES TIMEOUT 300 ENVIRONMENT "${HEED_MPI_TEST_ENV}")
 endfunction()
 if(HEED_MPI_ENABLED AND TARGET heed-text)
-  heed_app_mpi_test(heed-text 20 --data ${CMAKE_CURRENT_LIST_DIR}/../fixtures/text_smoke/corpus.csv --epochs 3
+  heed_app_mpi_test(heed-text 20 "" --data ${CMAKE_CURRENT_LIST_DIR}/../fixtures/text_smoke/corpus.csv --epochs 3
                     --batch 16 --embed 32 --heads 2 --max-length 48 --vocab 2000 --threads 1 --seed 3 --dropout 0)
 endif()
 if(HEED_MPI_ENABLED AND TARGET heed-search)
-  heed_app_mpi_test(heed-search 20000 --scenes 256 --validation-scenes 64 --test-scenes 40 --epochs 3 --batch 16
+  heed_app_mpi_test(heed-search 20000 "" --scenes 256 --validation-scenes 64 --test-scenes 40 --epochs 3 --batch 16
                     --width 32 --layers 1 --heads 2 --threads 1 --seed 1 --dropout 0)
+endif()
+if(HEED_MPI_ENABLED AND TARGET heed-eeg)
+  set(eeg_mpi_data ${CMAKE_CURRENT_BINARY_DIR}/heed-eeg_mpi_runs/sim)
+  heed_app_mpi_test(heed-eeg 0
+                    "$<TARGET_FILE:heed-eeg>;simulate;--out;${eeg_mpi_data};--subjects;3;--minutes;1;--block;10;--seed;5"
+                    --data ${eeg_mpi_data} --cv trial --folds 3 --epochs 4 --batch 16 --threads 1 --window 1 --stride 1)
 endif()
 if(TARGET heed_nccl)
   add_executable(test_nccl ${CMAKE_CURRENT_LIST_DIR}/test_nccl.cpp)
