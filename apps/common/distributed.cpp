@@ -6,10 +6,10 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <string>
 #include <thread>
 
 #include "tensor/threads.h"
-#include <string>
 
 namespace heed::apps {
 
