@@ -62,7 +62,7 @@ install(EXPORT heedTargets NAMESPACE heed:: FILE heedTargets-${HEED_LIBRARY_KIND
 # the Backend interface and raw ops with their functors and Philox, the op registry (tests and
 # docs), the optimizers' in-place helpers. No installed header includes them.
 set(heed_internal_headers tensor/backend.h tensor/ops.h tensor/functors.h tensor/philox.h autograd/registry.h
-    optim/inplace.h)
+    optim/inplace.h distributed/nccl.h)  # (heed_nccl, a GPU-only library, is not installed yet)
 list(TRANSFORM heed_internal_headers PREPEND ${PROJECT_SOURCE_DIR}/)
 foreach(module IN LISTS heed_modules)
   file(GLOB headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/${module}/*.h)

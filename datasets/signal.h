@@ -32,8 +32,8 @@ Sos butter_bandpass_sos(int order, double low_hz, double high_hz, double fs);
 std::vector<double> sosfilt(const Sos& sos, const std::vector<double>& x);
 
 // scipy.signal.sosfiltfilt(sos, x) with its defaults: zero phase, forward then backward.
-//  - x is extended at both ends by padlen = 3 * (2 * sections + 1 - min(#sections with b2 == 0,
-//    #sections with a2 == 0)) samples of odd extension: 2 x[0] - x[padlen..1] on the left,
+//  - x is extended at both ends by padlen = 3 * (2 * sections + 1 - min(sections with b2 == 0,
+//    sections with a2 == 0)) samples of odd extension: 2 x[0] - x[padlen..1] on the left,
 //    2 x[n-1] - x[n-2..n-1-padlen] on the right; x must be longer than padlen;
 //  - each pass starts from sosfilt_zi (the steady state of a unit step) times the first value
 //    it filters; the padding is cut off at the end.
