@@ -5,6 +5,7 @@
 
 #include "autograd/node.h"
 #include "autograd/ops.h"
+#include "optim/inplace.h"
 #include "tensor/error.h"
 
 namespace heed::dist {
@@ -22,8 +23,6 @@ struct Bucket {
   size_t ready = 0;
   std::unique_ptr<Work> work;
 };
-
-Tensor one_element(const Tensor& like, double value) { return full({1}, value, {like.dtype()}); }
 
 }  // namespace
 
@@ -59,19 +58,15 @@ struct DistributedDataParallel::State {
     if (grad.defined()) {
       NoGradGuard no_grad;
       bucket.buffer.narrow(0, bucket.offsets[k], param.numel()).copy_(grad.reshape({param.numel()}));
-      bucket.buffer.narrow(0, bucket.numel + 1 + int64_t(k), 1).copy_(one_element(bucket.buffer, 1.0));
+      optim::detail::fill_(bucket.buffer.narrow(0, bucket.numel + 1 + int64_t(k), 1), 1.0);
     }
   }
 
   void start_ready_buckets(bool in_backward) {
     while (next_to_start < buckets.size() && buckets[next_to_start].ready == buckets[next_to_start].params.size()) {
       Bucket& bucket = buckets[next_to_start++];
-      NoGradGuard no_grad;
-      if (weight != 1.0) {
-        Tensor grads = bucket.buffer.narrow(0, 0, bucket.numel);
-        grads.copy_(grads * weight);
-      }
-      bucket.buffer.narrow(0, bucket.numel, 1).copy_(one_element(bucket.buffer, weight));
+      if (weight != 1.0) optim::detail::mul_(bucket.buffer.narrow(0, 0, bucket.numel), weight);
+      optim::detail::fill_(bucket.buffer.narrow(0, bucket.numel, 1), weight);
       bucket.work = group->all_reduce_async(bucket.buffer);
       if (in_backward) ++started_in_backward;
     }
@@ -101,11 +96,12 @@ struct DistributedDataParallel::State {
       const double total_weight = bucket.buffer.narrow(0, bucket.numel, 1).item<double>();
       HEED_CHECK(total_weight > 0, "DistributedDataParallel: the ranks' sample weights sum to {}", total_weight);
       Tensor grads = bucket.buffer.narrow(0, 0, bucket.numel);
-      grads.copy_(grads / total_weight);
-      Tensor flags = bucket.buffer.narrow(0, bucket.numel + 1, int64_t(bucket.params.size()));
+      optim::detail::div_(grads, total_weight);
+      const std::vector<double> had_gradient =
+          bucket.buffer.narrow(0, bucket.numel + 1, int64_t(bucket.params.size())).to_vector<double>();
       for (size_t k = 0; k < bucket.params.size(); ++k) {
         Tensor& param = params[bucket.params[k]];
-        if (flags.narrow(0, int64_t(k), 1).item<double>() == 0) {
+        if (had_gradient[k] == 0) {
           param.set_grad(Tensor());
           continue;
         }

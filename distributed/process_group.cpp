@@ -9,8 +9,7 @@
 
 #include <unistd.h>
 
-#include "autograd/node.h"
-#include "autograd/ops.h"
+#include "optim/inplace.h"
 #include "tensor/error.h"
 
 #ifdef HEED_WITH_MPI
@@ -183,10 +182,7 @@ class MpiGroup : public ProcessGroup {
     check_reduce(t, op);
     auto work = all_reduce_async(t);
     work->wait();
-    if (op == ReduceOp::Mean) {
-      NoGradGuard no_grad;
-      t.copy_(t / double(size_));
-    }
+    if (op == ReduceOp::Mean) optim::detail::div_(t, double(size_));
   }
   std::unique_ptr<Work> all_reduce_async(Tensor& t) override {
     check_collective_tensor("all_reduce", t);

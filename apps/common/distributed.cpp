@@ -9,13 +9,14 @@
 #include <string>
 #include <thread>
 
+#include "datasets/dataset.h"
+#include "tensor/random.h"
 #include "tensor/threads.h"
 
 namespace heed::apps {
 
 namespace {
 std::shared_ptr<dist::ProcessGroup> g_job;  // set once join_training_job ran
-int g_stderr = 2;                           // the terminal's stderr, kept on silenced ranks
 }  // namespace
 
 std::shared_ptr<dist::ProcessGroup> join_training_job(int64_t threads) {
@@ -27,17 +28,26 @@ std::shared_ptr<dist::ProcessGroup> join_training_job(int64_t threads) {
   if (g_job->rank() != 0) {
     std::fflush(stdout);
     std::fflush(stderr);
-    g_stderr = dup(2);
-    if (int null = open("/dev/null", O_WRONLY); null >= 0 && g_stderr >= 0) {
+    const int terminal = dup(2);  // errors still go there
+    if (int null = open("/dev/null", O_WRONLY); null >= 0 && terminal >= 0) {
       dup2(null, 1);
       dup2(null, 2);
       close(null);
-      dist::set_error_fd(g_stderr);
-    } else {
-      g_stderr = 2;
+      dist::set_error_fd(terminal);
     }
   }
   return g_job;
+}
+
+std::vector<double> sum_over_job(dist::ProcessGroup& job, std::vector<double> values) {
+  if (job.size() == 1) return values;
+  Tensor t = from_vector(values, {int64_t(values.size())}, {DType::Float64});
+  job.all_reduce(t, dist::ReduceOp::Sum);
+  return t.to_vector<double>();
+}
+
+void own_random_stream(const dist::ProcessGroup& job, uint64_t seed) {
+  if (job.rank() > 0) manual_seed(data::SplitMix64(seed + uint64_t(job.rank())).next());
 }
 
 int report_error(const char* app, const std::exception& e) {

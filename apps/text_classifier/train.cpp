@@ -220,7 +220,7 @@ int train_command(int argc, const char* const* argv) {
       train_set, {.batch_size = settings["batch"], .shuffle = true, .seed = seed, .shard = {job->rank(), job->size()}},
       collate);
   dist::DistributedDataParallel ddp(*model, job);
-  if (job->rank() > 0) manual_seed(data::SplitMix64(seed + uint64_t(job->rank())).next());  // own dropout masks
+  apps::own_random_stream(*job, seed);
   const int64_t epochs = settings["epochs"], steps_per_epoch = int64_t(loader.num_batches());
   int64_t warmup = settings["warmup"];
   if (warmup < 0) warmup = std::max<int64_t>(1, steps_per_epoch / 3);
@@ -298,12 +298,8 @@ int train_command(int argc, const char* const* argv) {
       bar.advance(1, batch.size, loss_sum / double(seen));
     }
     bar.finish();
-    if (job->size() > 1) {  // the epoch's training figures over every rank's part
-      Tensor totals = from_vector(std::vector<double>{loss_sum, double(seen), double(correct)}, {3}, {DType::Float64});
-      job->all_reduce(totals, dist::ReduceOp::Sum);
-      auto t = totals.to_vector<double>();
-      loss_sum = t[0], seen = int64_t(t[1]), correct = int64_t(t[2]);
-    }
+    const auto totals = apps::sum_over_job(*job, {loss_sum, double(seen), double(correct)});
+    loss_sum = totals[0], seen = int64_t(totals[1]), correct = int64_t(totals[2]);
     Evaluation validation = evaluate(*model, validation_examples, corpus.label_names, 64);
     EpochRecord record{epoch + 1, loss_sum / double(seen), double(correct) / double(seen), validation.loss,
                        validation.report.accuracy, validation.report.macro_avg.f1, scheduler.get_last_lr()[0],

@@ -193,7 +193,7 @@ int train_command(int argc, const char* const* argv) {
       train_set, {.batch_size = settings["batch"], .shuffle = true, .seed = seed, .shard = {job->rank(), job->size()}},
       [options](std::vector<Scene>&& scenes) { return collate_scenes(std::move(scenes), options); });
   dist::DistributedDataParallel ddp(model, job);  // --batch stays the global batch
-  if (job->rank() > 0) manual_seed(data::SplitMix64(seed + uint64_t(job->rank())).next());  // own dropout masks
+  apps::own_random_stream(*job, seed);
   const int64_t epochs = settings["epochs"], steps_per_epoch = int64_t(loader.num_batches());
   int64_t warmup = settings["warmup"];
   if (warmup < 0) warmup = std::max<int64_t>(1, steps_per_epoch / 2);
@@ -261,11 +261,8 @@ int train_command(int argc, const char* const* argv) {
       bar.advance(1, size, loss_sum / double(seen));
     }
     bar.finish();
-    if (job->size() > 1) {  // the epoch's training loss over every rank's part
-      Tensor totals = from_vector(std::vector<double>{loss_sum, double(seen)}, {2}, {DType::Float64});
-      job->all_reduce(totals, dist::ReduceOp::Sum);
-      loss_sum = totals.to_vector<double>()[0], seen = int64_t(totals.to_vector<double>()[1]);
-    }
+    const auto totals = apps::sum_over_job(*job, {loss_sum, double(seen)});
+    loss_sum = totals[0], seen = int64_t(totals[1]);
     Evaluation v = evaluate(model, validation, options, 64, SearchModel::Map::None, false);
     EpochRecord record{epoch + 1,
                        loss_sum / double(seen),
