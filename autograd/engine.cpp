@@ -26,6 +26,7 @@ thread_local bool t_in_backward = false;  // anomaly checks a node's gradients, 
 std::atomic<bool> g_anomaly{false};
 std::atomic<uint64_t> g_sequence{0};
 std::atomic<uint64_t> g_walk{0};
+std::atomic<bool> g_post_accumulate_hooks{false};  // some leaf has had one registered
 }  // namespace
 
 bool grad_mode_enabled() { return t_grad_mode; }
@@ -222,28 +223,30 @@ std::vector<Tensor> run_backward(const std::vector<Tensor>& roots, const std::ve
     for (Node* n : order) leads(n);
   }
 
+  // Leaves with post-accumulate hooks: how many gradients this backward still owes each one
+  // (counted only once some hook exists in the process, so plain backward pays nothing).
+  std::unordered_map<TensorImpl*, size_t> owed;
+  const bool count_owed = !targets && g_post_accumulate_hooks.load(std::memory_order_relaxed);
+  auto owes = [&](const std::shared_ptr<TensorImpl>& leaf) {
+    if (leaf->autograd && !leaf->autograd->post_accumulate_hooks.empty()) ++owed[leaf.get()];
+  };
   std::vector<int> deps(order.size(), 0);
   for (size_t i = 0; i < order.size(); ++i)
     if (exec[i])
-      for (const Edge& e : order[i]->inputs)
+      for (const Edge& e : order[i]->inputs) {
         if (e.node) ++deps[pos(e.node.get())];
+        else if (e.leaf && count_owed) owes(e.leaf);
+      }
+  if (count_owed)
+    for (const Tensor& r : roots)
+      if (!r.grad_fn()) owes(r.impl_shared());
 
   std::vector<std::vector<Tensor>> buffers(order.size());
   for (size_t i = 0; i < order.size(); ++i) buffers[i].resize(order[i]->outputs.size());
 
-  // Leaves with post-accumulate hooks: how many gradients this backward still owes each one.
-  std::unordered_map<TensorImpl*, size_t> owed;
-  auto owes = [&](const std::shared_ptr<TensorImpl>& leaf) {
-    if (!targets && leaf->autograd && !leaf->autograd->post_accumulate_hooks.empty()) ++owed[leaf.get()];
-  };
-  for (const Tensor& r : roots)
-    if (!r.grad_fn()) owes(r.impl_shared());
-  for (size_t i = 0; i < order.size(); ++i)
-    if (exec[i])
-      for (const Edge& e : order[i]->inputs)
-        if (e.leaf) owes(e.leaf);
   // Counts one gradient (or an undefined one) arriving at `leaf`; runs its hooks after the last.
   auto settle = [&](const std::shared_ptr<TensorImpl>& leaf) {
+    if (owed.empty()) return;
     auto it = owed.find(leaf.get());
     if (it == owed.end() || --it->second > 0) return;
     Tensor t(leaf);
@@ -450,6 +453,7 @@ void Tensor::register_hook(std::function<std::optional<Tensor>(const Tensor&)> h
 void Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) {
   HEED_CHECK(requires_grad() && is_leaf(), "register_post_accumulate_grad_hook: only a leaf that requires grad has one");
   impl().meta().post_accumulate_hooks.push_back(std::move(hook));
+  autograd::g_post_accumulate_hooks.store(true, std::memory_order_relaxed);
 }
 
 void Tensor::retain_grad() {
