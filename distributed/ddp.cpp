@@ -126,6 +126,17 @@ struct DistributedDataParallel::State {
   }
 };
 
+void broadcast_state(nn::Module& module, ProcessGroup& group, int root) {
+  NoGradGuard no_grad;
+  auto from_root = [&](Tensor t) {
+    Tensor buffer = t.is_contiguous() ? t : t.contiguous();
+    group.broadcast(buffer, root);
+    if (!buffer.is_same(t)) t.copy_(buffer);
+  };
+  for (Tensor t : module.parameters()) from_root(t);
+  for (const auto& named : module.named_buffers()) from_root(named.second);
+}
+
 DistributedDataParallel::DistributedDataParallel(nn::Module& module, std::shared_ptr<ProcessGroup> group,
                                                  DdpOptions options)
     : state_(std::make_shared<State>()) {
@@ -135,17 +146,7 @@ DistributedDataParallel::DistributedDataParallel(nn::Module& module, std::shared
   State& s = *state_;
   s.group = std::move(group);
   s.options = options;
-  {
-    // Every rank starts from rank 0's parameters and buffers.
-    NoGradGuard no_grad;
-    auto sync_from_rank0 = [&](Tensor t) {
-      Tensor buffer = t.is_contiguous() ? t : t.contiguous();
-      s.group->broadcast(buffer, 0);
-      if (!buffer.is_same(t)) t.copy_(buffer);
-    };
-    for (Tensor t : module.parameters()) sync_from_rank0(t);
-    for (const auto& named : module.named_buffers()) sync_from_rank0(named.second);
-  }
+  broadcast_state(module, *s.group, 0);  // every rank starts from rank 0's parameters and buffers
   for (const Tensor& p : module.parameters())
     if (p.requires_grad()) s.params.push_back(p);
   HEED_CHECK(!s.params.empty(), "DistributedDataParallel: the module has no parameter that requires grad");

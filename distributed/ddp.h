@@ -25,6 +25,10 @@
 
 namespace heed::dist {
 
+// Copies root's parameters and buffers into the same module on every process of the group
+// (e.g. the best checkpoint, loaded on rank 0 only, before a sharded evaluation).
+void broadcast_state(nn::Module& module, ProcessGroup& group, int root = 0);
+
 struct DdpOptions {
   int64_t bucket_bytes = int64_t(1) << 20;  // a bucket closes once it holds this many bytes
   bool overlap = true;  // start all-reduces during backward (false: all of them after it)

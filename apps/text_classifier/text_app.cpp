@@ -4,6 +4,7 @@
 #include <cctype>
 #include <map>
 
+#include "apps/common/distributed.h"
 #include "apps/common/files.h"
 #include "apps/common/run_dir.h"
 #include "datasets/dataset.h"
@@ -107,31 +108,36 @@ Batch collate(std::vector<Example>&& examples) {
 }
 
 Evaluation evaluate(TextModel& model, const std::vector<Example>& examples, const std::vector<std::string>& label_names,
-                    int64_t batch_size) {
+                    int64_t batch_size, dist::ProcessGroup* job) {
   HEED_CHECK(!examples.empty(), "evaluate: no examples");
   bool was_training = model.is_training();
   model.eval();
   NoGradGuard no_grad;
   Evaluation result;
   std::vector<int64_t> truth;
-  double loss_sum = 0;
   // Sorted by length, so that batches hold texts of similar length and little padding.
   std::vector<size_t> order(examples.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return examples[a].ids.size() < examples[b].ids.size(); });
-  result.predictions.assign(examples.size(), 0);
-  for (size_t start = 0; start < order.size(); start += size_t(batch_size)) {
+  const size_t rank = job ? size_t(job->rank()) : 0, ranks = job ? size_t(job->size()) : 1;
+  // This process's predictions + 1 at its examples, 0 elsewhere, then its loss sum: summed over the job.
+  std::vector<double> shared(examples.size() + 1, 0.0);
+  const size_t per_batch = std::min(size_t(batch_size), (order.size() + ranks - 1) / ranks);  // a batch for each
+  for (size_t start = 0, b = 0; start < order.size(); start += per_batch, ++b) {
+    if (b % ranks != rank) continue;
     std::vector<Example> chunk;
-    for (size_t i = start; i < std::min(order.size(), start + size_t(batch_size)); ++i) chunk.push_back(examples[order[i]]);
+    for (size_t i = start; i < std::min(order.size(), start + per_batch); ++i) chunk.push_back(examples[order[i]]);
     Batch batch = collate(std::move(chunk));
     Tensor logits = model.classify(batch.ids, batch.padding_mask).logits;
-    loss_sum += cross_entropy(logits, batch.labels).item() * double(batch.size);
+    shared.back() += cross_entropy(logits, batch.labels).item() * double(batch.size);
     std::vector<int64_t> predicted = argmax(logits, 1).to_vector<int64_t>();
-    for (size_t k = 0; k < predicted.size(); ++k) result.predictions[order[start + k]] = predicted[k];
+    for (size_t k = 0; k < predicted.size(); ++k) shared[order[start + k]] = double(predicted[k] + 1);
   }
+  if (ranks > 1) shared = apps::sum_over_job(*job, std::move(shared));
+  for (size_t i = 0; i < examples.size(); ++i) result.predictions.push_back(int64_t(shared[i]) - 1);
   for (const auto& e : examples) truth.push_back(e.label);
-  result.loss = loss_sum / double(examples.size());
+  result.loss = shared.back() / double(examples.size());
   result.report = apps::classification_report(truth, result.predictions, label_names);
   model.train(was_training);
   return result;

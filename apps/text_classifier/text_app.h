@@ -13,6 +13,7 @@
 #include "datasets/split.h"
 #include "datasets/text_corpus.h"
 #include "datasets/tokenizer.h"
+#include "distributed/process_group.h"
 
 namespace heed::text {
 
@@ -48,8 +49,10 @@ struct Evaluation {
   std::vector<int64_t> predictions;
   apps::ClassificationReport report;
 };
+// With a job of several processes, each scores every size-th batch and all of them get the
+// whole result; every process must call it with the same model and examples.
 Evaluation evaluate(TextModel& model, const std::vector<Example>& examples, const std::vector<std::string>& label_names,
-                    int64_t batch_size);
+                    int64_t batch_size, dist::ProcessGroup* job = nullptr);
 
 // The run directory's config.json, checked to come from heed-text.
 nlohmann::json read_config(const fs::path& run_dir);

@@ -300,7 +300,7 @@ int train_command(int argc, const char* const* argv) {
     bar.finish();
     const auto totals = apps::sum_over_job(*job, {loss_sum, double(seen), double(correct)});
     loss_sum = totals[0], seen = int64_t(totals[1]), correct = int64_t(totals[2]);
-    Evaluation validation = evaluate(*model, validation_examples, corpus.label_names, 64);
+    Evaluation validation = evaluate(*model, validation_examples, corpus.label_names, 64, job.get());
     EpochRecord record{epoch + 1, loss_sum / double(seen), double(correct) / double(seen), validation.loss,
                        validation.report.accuracy, validation.report.macro_avg.f1, scheduler.get_last_lr()[0],
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_started).count()};
@@ -317,12 +317,14 @@ int train_command(int argc, const char* const* argv) {
                                                   .extra = {{"history", history_json(history).dump()}}});
   }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  if (!writer) return 0;
-  if (stopper.should_stop()) fmt::print(stderr, "early stop: no better validation macro-F1 for {} epochs\n", int64_t(settings["patience"]));
+  if (writer && stopper.should_stop())
+    fmt::print(stderr, "early stop: no better validation macro-F1 for {} epochs\n", int64_t(settings["patience"]));
 
-  // The best model on the test part.
-  model->load((out / "best.safetensors").string());
-  Evaluation test = evaluate(*model, test_examples, corpus.label_names, 64);
+  // The best model on the test part: rank 0 has the file, every rank scores a share.
+  if (writer) model->load((out / "best.safetensors").string());
+  if (job->size() > 1) dist::broadcast_state(*model, *job);
+  Evaluation test = evaluate(*model, test_examples, corpus.label_names, 64, job.get());
+  if (!writer) return 0;
   std::string report = apps::format_report(test.report) + "\nconfusion matrix (rows: true, columns: predicted)\n" +
                        apps::format_confusion_matrix(test.report);
   double total_seconds = 0;

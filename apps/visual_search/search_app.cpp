@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 
+#include "apps/common/distributed.h"
 #include "apps/common/files.h"
 #include "apps/common/image.h"
 #include "apps/common/progress.h"
@@ -126,29 +127,74 @@ Tensor search_loss(const SearchModel::Output& out, const SceneBatch& batch, doub
 
 double Evaluation::score() const { return 0.5 * (presence_accuracy + patches.classes.at(kImportant).f1); }
 
+namespace {
+// Every process's results of its own scenes, summed over the job so that each has all of them
+// (a scene nobody scored here is all zeros): per scene its fields, patch labels and attention.
+void share_results(dist::ProcessGroup& job, const std::vector<bool>& scored, std::vector<SceneResult>& results,
+                   std::vector<int64_t>& truth, std::vector<int64_t>& predicted, double& loss_sum, bool with_attention,
+                   size_t patches) {
+  const size_t fields = 7, width = fields + 2 * patches + (with_attention ? patches : 0);
+  std::vector<double> packed(results.size() * width + 1, 0.0);
+  for (size_t i = 0; i < results.size(); ++i) {
+    const SceneResult& r = results[i];
+    if (!scored[i]) continue;
+    double* p = packed.data() + i * width;
+    p[0] = double(r.condition), p[1] = r.set_size, p[2] = r.present, p[3] = r.predicted_present;
+    p[4] = r.present_probability, p[5] = r.pointing_hit, p[6] = 1;
+    for (size_t k = 0; k < patches; ++k) {
+      p[fields + k] = double(truth[i * patches + k]);
+      p[fields + patches + k] = double(predicted[i * patches + k]);
+      if (with_attention) p[fields + 2 * patches + k] = r.attention[k];
+    }
+  }
+  packed.back() = loss_sum;
+  packed = apps::sum_over_job(job, std::move(packed));
+  for (size_t i = 0; i < results.size(); ++i) {
+    const double* p = packed.data() + i * width;
+    HEED_CHECK(p[6] == 1, "evaluate: scene {} was scored by {} processes, expected 1", i, p[6]);
+    SceneResult& r = results[i];
+    r.condition = Condition(int(p[0])), r.set_size = int(p[1]), r.present = p[2] != 0, r.predicted_present = p[3] != 0;
+    r.present_probability = p[4], r.pointing_hit = p[5] != 0;
+    r.attention.clear();
+    for (size_t k = 0; k < patches; ++k) {
+      truth[i * patches + k] = int64_t(p[fields + k]);
+      predicted[i * patches + k] = int64_t(p[fields + patches + k]);
+      if (with_attention) r.attention.push_back(float(p[fields + 2 * patches + k]));
+    }
+  }
+  loss_sum = packed.back();
+}
+}  // namespace
+
 Evaluation evaluate(SearchModel& model, const SceneDataset& scenes, const SceneOptions& options, int64_t batch_size,
-                    SearchModel::Map map, bool show_progress) {
+                    SearchModel::Map map, bool show_progress, dist::ProcessGroup* job) {
   NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
+  const int64_t n = int64_t(scenes.size()), rank = job ? job->rank() : 0, ranks = job ? job->size() : 1;
+  const int64_t per_batch = std::max<int64_t>(1, std::min(batch_size, (n + ranks - 1) / ranks));  // a batch for each
+  const int64_t batches = (n + per_batch - 1) / per_batch;
+  const auto patches = size_t((options.canvas / options.patch) * (options.canvas / options.patch));
   Evaluation out;
-  std::vector<int64_t> truth, predicted;
+  out.scenes.resize(size_t(n));
+  std::vector<int64_t> truth(size_t(n) * patches), predicted(truth.size());
+  std::vector<bool> scored(size_t(n), false);  // by this process
   double loss_sum = 0;
-  int64_t hits = 0, present_scenes = 0, correct = 0;
-  const int64_t n = int64_t(scenes.size()), batches = (n + batch_size - 1) / batch_size;
+  int64_t seen = 0;
   std::unique_ptr<apps::ProgressBar> bar;
-  if (show_progress) bar = std::make_unique<apps::ProgressBar>("evaluating", batches);
-  for (int64_t start = 0; start < n; start += batch_size) {
+  if (show_progress) bar = std::make_unique<apps::ProgressBar>("evaluating", (batches - rank + ranks - 1) / ranks);
+  for (int64_t b = rank; b < batches; b += ranks) {
+    const int64_t start = b * per_batch, stop = std::min(n, start + per_batch);
     std::vector<Scene> part;
-    for (int64_t i = start; i < std::min(n, start + batch_size); ++i) part.push_back(scenes.get(size_t(i)));
+    for (int64_t i = start; i < stop; ++i) part.push_back(scenes.get(size_t(i)));
     SceneBatch batch = collate_scenes(std::move(part), options);
     SearchModel::Output result = model.run(batch.canvas, batch.cue, map);
-    const double loss = search_loss(result, batch).item();
-    loss_sum += loss * double(batch.scenes.size());
+    loss_sum += search_loss(result, batch).item() * double(batch.scenes.size());
     std::vector<double> probability = softmax(result.presence_logits, 1).select(1, 1).to_vector<double>();
     std::vector<int64_t> labels = argmax(result.patch_logits, 2).to_vector<int64_t>();
     std::vector<float> attention = result.attention.defined() ? result.attention.to_vector<float>() : std::vector<float>();
-    const size_t patches = batch.scenes[0].patch_labels.size();
+    HEED_CHECK(batch.scenes[0].patch_labels.size() == patches, "evaluate: {} patches per scene, expected {}",
+               batch.scenes[0].patch_labels.size(), patches);
     for (size_t k = 0; k < batch.scenes.size(); ++k) {
       const Scene& s = batch.scenes[k];
       SceneResult r{s.condition, s.set_size, s.present, probability[k] >= 0.5, probability[k], false, {}};
@@ -157,18 +203,23 @@ Evaluation evaluate(SearchModel& model, const SceneDataset& scenes, const SceneO
         if (s.present) {
           const int peak = int(std::max_element(r.attention.begin(), r.attention.end()) - r.attention.begin());
           r.pointing_hit = std::find(s.target_patches.begin(), s.target_patches.end(), peak) != s.target_patches.end();
-          hits += r.pointing_hit;
         }
       }
-      present_scenes += s.present;
-      correct += r.present == r.predicted_present;
-      truth.insert(truth.end(), s.patch_labels.begin(), s.patch_labels.end());
-      predicted.insert(predicted.end(), labels.begin() + long(k * patches), labels.begin() + long((k + 1) * patches));
-      out.scenes.push_back(std::move(r));
+      const size_t i = size_t(start) + k;
+      std::copy(s.patch_labels.begin(), s.patch_labels.end(), truth.begin() + long(i * patches));
+      std::copy(labels.begin() + long(k * patches), labels.begin() + long((k + 1) * patches),
+                predicted.begin() + long(i * patches));
+      out.scenes[i] = std::move(r);
+      scored[i] = true;
     }
-    if (bar) bar->advance(1, int64_t(batch.scenes.size()), loss_sum / double(out.scenes.size()));
+    seen += int64_t(batch.scenes.size());
+    if (bar) bar->advance(1, int64_t(batch.scenes.size()), loss_sum / double(seen));
   }
   if (bar) bar->finish();
+  if (ranks > 1) share_results(*job, scored, out.scenes, truth, predicted, loss_sum, map != SearchModel::Map::None, patches);
+  int64_t hits = 0, present_scenes = 0, correct = 0;
+  for (const SceneResult& r : out.scenes) hits += r.pointing_hit, present_scenes += r.present,
+                                          correct += r.present == r.predicted_present;
   out.loss = loss_sum / double(std::max<int64_t>(n, 1));
   out.patches = apps::classification_report(truth, predicted, kPatchLabelNames);
   out.presence_accuracy = double(correct) / double(std::max<int64_t>(n, 1));

@@ -14,6 +14,7 @@
 #include "apps/visual_search/scene.h"
 #include "apps/visual_search/search_model.h"
 #include "datasets/dataset.h"
+#include "distributed/process_group.h"
 
 namespace heed::search {
 
@@ -89,8 +90,10 @@ struct Evaluation {
   // Mean of presence accuracy and Important F1: what early stopping watches.
   double score() const;
 };
+// With a job of several processes, each scores every size-th batch and all of them get the
+// whole result; every process must call it with the same model and scenes.
 Evaluation evaluate(SearchModel& model, const SceneDataset& scenes, const SceneOptions& options, int64_t batch_size,
-                    SearchModel::Map map, bool show_progress);
+                    SearchModel::Map map, bool show_progress, dist::ProcessGroup* job = nullptr);
 
 // Accuracy and pointing game per condition and set size, overall figures, and the patch report.
 nlohmann::json evaluation_json(const Evaluation& evaluation);
@@ -117,8 +120,10 @@ SceneOptions scene_options_from_json(const nlohmann::json& settings);
 SearchModelConfig model_config_from_settings(const nlohmann::json& settings);
 // Evaluates on test scenes drawn from `pool` (settings: test_scenes, test_set_sizes, map, seed)
 // and writes report.txt, metrics.json (with `extra` added), set_size.png and examples.png to out.
+// In a job of several processes every one scores a share and rank 0 writes.
 void write_test_report(SearchModel& model, const nlohmann::json& settings, const ItemSet& pool,
-                       const std::filesystem::path& out, const nlohmann::json& extra);
+                       const std::filesystem::path& out, const nlohmann::json& extra,
+                       dist::ProcessGroup* job = nullptr);
 
 int generate_command(int argc, const char* const* argv);
 int train_command(int argc, const char* const* argv);

@@ -132,14 +132,15 @@ SearchModelConfig model_config_from_settings(const nlohmann::json& s) {
 
 // The test report of a model: report.txt, metrics.json, set_size.png, examples.png.
 void write_test_report(SearchModel& model, const nlohmann::json& settings, const ItemSet& pool,
-                       const std::filesystem::path& out, const nlohmann::json& extra) {
+                       const std::filesystem::path& out, const nlohmann::json& extra, dist::ProcessGroup* job) {
   const SceneOptions options = scene_options_from_json(settings);
   SceneMix mix = scene_mix_from_json(settings);
   mix.set_sizes = settings["test_set_sizes"].get<std::vector<int>>();
   auto items = std::make_shared<const ItemSet>(pool);
   SceneDataset test(items, options, mix, settings["seed"].get<uint64_t>(), kTestStream, settings["test_scenes"]);
   const auto map = settings["map"] == "rollout" ? SearchModel::Map::Rollout : SearchModel::Map::LastLayer;
-  Evaluation e = evaluate(model, test, options, 64, map, true);
+  Evaluation e = evaluate(model, test, options, 64, map, true, job);
+  if (job && job->rank() != 0) return;
   const std::string text = evaluation_text(e);
   nlohmann::json metrics = evaluation_json(e);
   metrics.update(extra);
@@ -263,7 +264,7 @@ int train_command(int argc, const char* const* argv) {
     bar.finish();
     const auto totals = apps::sum_over_job(*job, {loss_sum, double(seen)});
     loss_sum = totals[0], seen = int64_t(totals[1]);
-    Evaluation v = evaluate(model, validation, options, 64, SearchModel::Map::None, false);
+    Evaluation v = evaluate(model, validation, options, 64, SearchModel::Map::None, false, job.get());
     EpochRecord record{epoch + 1,
                        loss_sum / double(seen),
                        v.loss,
@@ -283,17 +284,19 @@ int train_command(int argc, const char* const* argv) {
     optim::save_checkpoint(last.string(), parts,
                            {.epoch = epoch + 1, .step = step, .extra = {{"history", history_json(history).dump()}}});
   }
-  if (!writer) return 0;
-  if (stopper.should_stop())
+  if (writer && stopper.should_stop())
     fmt::print(stderr, "early stop: no better validation score for {} epochs\n", int64_t(settings["patience"]));
 
   double training_seconds = 0;
   for (const auto& r : history) training_seconds += r.seconds;
-  model.load((out / "best.safetensors").string());
+  // The best model on the test scenes: rank 0 has the file, every rank scores a share.
+  if (writer) model.load((out / "best.safetensors").string());
+  if (job->size() > 1) dist::broadcast_state(model, *job);
   write_test_report(model, settings, pools.test, out,
                     {{"best_epoch", stopper.best_step() + 1}, {"best_validation_score", stopper.best()},
-                     {"epochs_run", history.size()}, {"training_seconds", training_seconds}, {"items", pools.source}});
-  fmt::print("training time {:.1f} s; run directory {}\n", training_seconds, out.string());
+                     {"epochs_run", history.size()}, {"training_seconds", training_seconds}, {"items", pools.source}},
+                    job.get());
+  if (writer) fmt::print("training time {:.1f} s; run directory {}\n", training_seconds, out.string());
   return 0;
 }
 

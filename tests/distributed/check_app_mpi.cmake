@@ -3,7 +3,8 @@
 # run interrupted on 2 processes must resume on 1 to the same end. Needs APP (the program),
 # ARGS (its train options), MPIRUN (a ;-list ending in the process-count flag), OUT,
 # and TOLERANCE: how far a validation loss may differ, in millionths; optionally SETUP, a
-# command (;-list) run first, e.g. to simulate data into OUT. Where the runs write folds.json
+# command (;-list) run first, e.g. to simulate data into OUT. The test part's loss in metrics.json
+# must agree within the same tolerance. Where the runs write folds.json
 # (heed-eeg spreads its cross-validation folds over the processes) those must be identical.
 set(args ${ARGS})
 file(REMOVE_RECURSE ${OUT})
@@ -51,6 +52,7 @@ list(LENGTH expected n)
 if(n LESS 2)
   message(FATAL_ERROR "the 1-process run has ${n} epoch(s) in its history; the check needs several")
 endif()
+file(READ ${OUT}/one/metrics.json one_metrics)
 foreach(run two switched)
   validation_losses(${run} got)
   list(LENGTH got m)
@@ -68,6 +70,23 @@ foreach(run two switched)
   if(NOT EXISTS ${OUT}/${run}/metrics.json)
     message(FATAL_ERROR "${run}: no metrics.json")
   endif()
+  # The test part, scored by every process of the job on its share (heed-text: test_loss;
+  # heed-search: loss; heed-eeg reports per fold instead).
+  foreach(key test_loss loss)
+    string(JSON a ERROR_VARIABLE missing GET "${one_metrics}" ${key})
+    if(missing)
+      continue()
+    endif()
+    file(READ ${OUT}/${run}/metrics.json metrics)
+    string(JSON b GET "${metrics}" ${key})
+    micro_units(${a} ia)
+    micro_units(${b} ib)
+    math(EXPR diff "${ia} - ${ib}")
+    if(diff GREATER ${TOLERANCE} OR diff LESS -${TOLERANCE})
+      message(FATAL_ERROR "${run}: test ${key} ${b} differs from the 1-process run's ${a}")
+    endif()
+    break()
+  endforeach()
   if(EXISTS ${OUT}/one/folds.json)
     file(READ ${OUT}/one/folds.json expected_folds)
     file(READ ${OUT}/${run}/folds.json got_folds)
