@@ -77,6 +77,26 @@ void resample(Recording& recording, double rate) {
   recording.sample_rate = rate;
 }
 
+void moving_standardize(Recording& recording, double time_constant_s, double eps) {
+  check_recording(recording, "moving_standardize");
+  HEED_CHECK(std::isfinite(time_constant_s) && time_constant_s > 0 && std::isfinite(eps) && eps > 0,
+             "moving_standardize: the time constant and eps must be positive, got {} s and {}", time_constant_s, eps);
+  const double samples = time_constant_s * recording.sample_rate, a = -std::expm1(-1 / samples);
+  for (auto& channel : recording.data) {
+    const size_t init = std::min(channel.size(), size_t(std::max(1.0, std::ceil(samples))));
+    double m = 0, v = 0;
+    for (size_t i = 0; i < init; ++i) m += channel[i];
+    m /= double(std::max<size_t>(init, 1));
+    for (size_t i = 0; i < init; ++i) v += (channel[i] - m) * (channel[i] - m);
+    v /= double(std::max<size_t>(init, 1));
+    for (double& x : channel) {
+      m += a * (x - m);
+      v += a * ((x - m) * (x - m) - v);
+      x = (x - m) / std::max(std::sqrt(v), eps);
+    }
+  }
+}
+
 double microvolts_per_unit(const std::string& unit) {
   if (unit == "uV" || unit == "µV" || unit == "microV") return 1;
   if (unit == "mV") return 1e3;

@@ -28,6 +28,13 @@ void resample(Recording& recording, double rate);
 // else (the unit is then taken to be µV already).
 double microvolts_per_unit(const std::string& unit);
 
+// Exponential moving standardisation of every channel (braindecode's, causal): with
+// a = 1 - exp(-1 / (time_constant · rate)), the running mean m += a·(x - m) and variance
+// v += a·((x - m)² - v), and x becomes (x - m) / max(√v, eps). m and v start from the first
+// time_constant seconds (or the whole recording when shorter). It removes a person's overall
+// level and gain while keeping changes slower than a window but faster than time_constant.
+void moving_standardize(Recording& recording, double time_constant_s, double eps = 1e-4);
+
 // One stretch of a recording cut out for a classifier.
 struct Window {
   int64_t start = 0;    // first sample

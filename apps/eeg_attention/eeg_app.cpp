@@ -57,6 +57,8 @@ void add_pipeline_options(apps::Args& args) {
   args.option("span", "SECONDS", "0", "length cut into windows (0: the event's duration; 4 s for events shorter than a window, such as cues)");
   args.option("classes", "LIST", "", "event labels used as classes, comma-separated (default: all found)");
   args.option("reject", "UV", "0", "drop windows whose peak-to-peak amplitude exceeds this (0: keep all)");
+  args.option("standardize", "SECONDS", "180",
+              "exponential moving standardisation per channel with this time constant (0: none)");
 }
 
 Pipeline pipeline_from_args(const apps::Args& args) {
@@ -80,10 +82,12 @@ Pipeline pipeline_from_args(const apps::Args& args) {
   p.epochs.span = args.get_double("span");
   p.epochs.labels = split_list(args.get("classes"));
   p.reject_uv = args.get_double("reject");
+  p.standardize_s = args.get_double("standardize");
   HEED_CHECK(p.low_hz > 0 && p.low_hz < p.high_hz && p.high_hz < p.sample_rate / 2,
              "--band {}:{} must satisfy 0 < LO < HI < sample-rate / 2 ({})", p.low_hz, p.high_hz, p.sample_rate / 2);
-  HEED_CHECK(p.notch_hz >= 0 && p.reject_uv >= 0 && p.epochs.length > 0 && p.epochs.stride > 0 && p.epochs.span >= 0,
-             "--notch, --reject and --span must be >= 0, --window and --stride positive");
+  HEED_CHECK(p.notch_hz >= 0 && p.reject_uv >= 0 && p.epochs.length > 0 && p.epochs.stride > 0 && p.epochs.span >= 0 &&
+                 p.standardize_s >= 0,
+             "--notch, --reject, --span and --standardize must be >= 0, --window and --stride positive");
   return p;
 }
 
@@ -91,7 +95,8 @@ nlohmann::json to_json(const Pipeline& p) {
   return {{"channels", p.channels},       {"reference", p.reference}, {"notch_hz", p.notch_hz},
           {"low_hz", p.low_hz},           {"high_hz", p.high_hz},     {"sample_rate", p.sample_rate},
           {"window", p.epochs.length},    {"stride", p.epochs.stride}, {"offset", p.epochs.offset},
-          {"span", p.epochs.span},        {"classes", p.epochs.labels}, {"reject_uv", p.reject_uv}};
+          {"span", p.epochs.span},        {"classes", p.epochs.labels}, {"reject_uv", p.reject_uv},
+          {"standardize_s", p.standardize_s}};
 }
 
 Pipeline pipeline_from_json(const nlohmann::json& j) {
@@ -103,6 +108,7 @@ Pipeline pipeline_from_json(const nlohmann::json& j) {
     p.epochs.stride = j.at("stride"), p.epochs.offset = j.at("offset"), p.epochs.span = j.at("span");
     p.epochs.labels = j.at("classes").get<std::vector<std::string>>();
     p.reject_uv = j.at("reject_uv");
+    p.standardize_s = j.value("standardize_s", 0.0);  // absent in runs from before the option
     return p;
   } catch (const nlohmann::json::exception& e) {
     HEED_FAIL("pipeline settings: {}", e.what());
@@ -155,6 +161,13 @@ Recording load_recording(const std::filesystem::path& file, const Pipeline& pipe
   return r;
 }
 
+Recording model_signal(const Recording& recording, const Pipeline& pipeline) {
+  if (pipeline.standardize_s <= 0) return recording;
+  Recording s = recording;
+  moving_standardize(s, pipeline.standardize_s);
+  return s;
+}
+
 std::vector<Annotation> recording_events(const std::filesystem::path& file, const Recording& recording,
                                          const std::string& labels) {
   std::error_code ec;
@@ -197,6 +210,7 @@ WindowSet load_windows(const std::vector<std::filesystem::path>& files, const st
     HEED_CHECK(r.channels == set.channel_names, "{}: channels {} differ from the first recording's {} (use --channels)",
                files[f].string(), fmt::join(r.channels, ","), fmt::join(set.channel_names, ","));
     std::vector<Annotation> events = recording_events(files[f], r, labels);
+    const Recording signal = model_signal(r, pipeline);
     EpochOptions options = pipeline.epochs;
     if (options.span == 0)
       for (auto& e : events)
@@ -208,11 +222,14 @@ WindowSet load_windows(const std::vector<std::filesystem::path>& files, const st
         ++set.rejected;
         continue;
       }
-      pending.push_back({window_samples(r, w), w.label, trials + w.event, int64_t(f), double(w.start) / r.sample_rate});
+      pending.push_back({window_samples(signal, w), w.label, trials + w.event, int64_t(f), double(w.start) / r.sample_rate});
     }
     trials += int64_t(events.size());
     set.recordings.push_back(files[f].string());
   }
+  HEED_CHECK(!pending.empty() || set.rejected == 0,
+             "no windows: all {} were rejected by --reject {} µV (peak-to-peak); raise the threshold or use 0", set.rejected,
+             pipeline.reject_uv);
   if (class_names.empty()) {
     std::set<std::string> found;
     for (const auto& p : pending) found.insert(p.label);

@@ -29,6 +29,7 @@ struct Pipeline {
   double sample_rate = 128;           // after resampling
   EpochOptions epochs;                // window length, stride, offset, span, classes (labels)
   double reject_uv = 0;               // peak-to-peak rejection threshold in µV; 0: none
+  double standardize_s = 180;         // time constant of moving standardisation; 0: none
 };
 void add_pipeline_options(apps::Args& args);
 Pipeline pipeline_from_args(const apps::Args& args);
@@ -41,6 +42,9 @@ std::vector<std::filesystem::path> find_recordings(const std::string& data);
 // Reads (GDF through gdf.h) and preprocesses one recording (channels in µV): selection, reference, notch, band-pass,
 // resampling. Units are converted to µV.
 Recording load_recording(const std::filesystem::path& file, const Pipeline& pipeline);
+// What the model sees of a loaded recording: moving-standardised when the pipeline asks for it
+// (after peak-to-peak rejection, which is in µV), else the recording itself.
+Recording model_signal(const Recording& recording, const Pipeline& pipeline);
 // The labelled events of a recording: "annotations" (its own), "events.tsv" (<stem>_events.tsv
 // or events.tsv beside it), "auto" (events.tsv when there is one, else annotations), "folder"
 // (the name of its parent folder, over the whole recording) or the path of one .tsv file.

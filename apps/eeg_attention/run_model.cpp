@@ -53,8 +53,9 @@ WindowSet sliding_windows(const std::filesystem::path& file, const RunModels& ru
   } catch (const Error& e) {
     fmt::print(stderr, "note: no event labels shown: {}\n", e.what());
   }
+  const Recording signal = model_signal(r, run.pipeline);
   for (const Window& win : epoch_windows({{0, r.duration_seconds(), ""}}, r.sample_rate, r.num_samples(), options)) {
-    w.x.push_back(window_samples(r, win));
+    w.x.push_back(window_samples(signal, win));
     w.y.push_back(0), w.trial.push_back(int64_t(w.y.size()) - 1), w.recording.push_back(0);
     w.onset.push_back(double(win.start) / r.sample_rate);
     const double centre = w.onset.back() + options.length / 2;

@@ -67,7 +67,7 @@ TEST_CASE("windows from simulated EDF+ files: classes from annotations, trials a
   o.minutes = 1, o.block_seconds = 10;
   for (int s = 1; s <= 3; ++s) write_edf(dir / ("sim-" + std::to_string(s) + ".edf"), simulate_recording(o, s));
   Pipeline p;
-  p.epochs.length = 2, p.epochs.stride = 1;
+  p.epochs.length = 2, p.epochs.stride = 1, p.standardize_s = 0;
   const auto files = find_recordings(dir.string());
   REQUIRE(files.size() == 3);
   WindowSet w = load_windows(files, "annotations", p);
@@ -94,6 +94,21 @@ TEST_CASE("windows from simulated EDF+ files: classes from annotations, trials a
       for (const auto& [f, classes] : classes_in_fold) CHECK(classes.size() == 2);  // stratified
   }
   CHECK_THROWS_AS(assign_folds(w, true, 4, 0), Error);  // 3 recordings
+
+  // Moving standardisation: the model sees each channel at about unit scale, whatever the
+  // person's gain, while rejection still judges the µV (a threshold below every window's).
+  Pipeline standardized = p;
+  standardized.standardize_s = 30;
+  WindowSet ws = load_windows(files, "annotations", standardized);
+  REQUIRE(ws.size() == w.size());
+  double sum_sq = 0, raw_sq = 0;
+  for (size_t i = 0; i < ws.size(); ++i)
+    for (size_t k = 0; k < ws.x[i].size(); ++k) sum_sq += double(ws.x[i][k]) * ws.x[i][k], raw_sq += double(w.x[i][k]) * w.x[i][k];
+  const double count = double(ws.size() * ws.x[0].size());
+  CHECK(std::sqrt(sum_sq / count) == doctest::Approx(1.0).epsilon(0.15));
+  CHECK(std::sqrt(raw_sq / count) > 5);  // µV before
+  standardized.reject_uv = 1;
+  CHECK_THROWS_WITH_AS(load_windows(files, "annotations", standardized), doctest::Contains("no windows"), Error);
   p.epochs.labels = {"focused"};
   CHECK_THROWS_WITH_AS(load_windows(files, "annotations", p, {"focused"}),
                        doctest::Contains("at least 2 are needed"), Error);

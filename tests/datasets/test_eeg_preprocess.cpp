@@ -136,3 +136,38 @@ TEST_CASE("window_samples, peak_to_peak and the training split's channel statist
   CHECK(microvolts_per_unit("mV") == 1000);
   CHECK(microvolts_per_unit("V") == 1e6);
 }
+
+TEST_CASE("moving_standardize removes a channel's level and gain, follows slow changes, and looks only back") {
+  // Sines of amplitude 1 plus an offset: channel A as is, B scaled by 50 with another offset.
+  Recording r = sines(60);
+  for (double& v : r.data[0]) v += 7;
+  for (double& v : r.data[1]) v = 50 * v - 3;
+  Recording s = r;
+  moving_standardize(s, 2.0);
+  const size_t n = size_t(r.num_samples()), settled = 20 * 256;  // 10 time constants in
+  for (int c = 0; c < 3; ++c) {
+    double mean = 0;
+    for (size_t i = settled; i < n; ++i) mean += s.data[size_t(c)][i];
+    mean /= double(n - settled);
+    CHECK(std::abs(mean) < 0.02);
+    CHECK(rms(s.data[size_t(c)], settled, n) == doctest::Approx(1.0).epsilon(0.03));
+  }
+  // The gain of 50 and the offsets are gone: channel B's 30 Hz sine now has A's scale.
+  CHECK(rms(s.data[1], settled, n) == doctest::Approx(rms(s.data[0], settled, n)).epsilon(0.03));
+
+  // A louder second half stands out at first, then is scaled back to 1 over a few time constants.
+  Recording step = sines(60);
+  for (size_t i = 30 * 256; i < step.data[0].size(); ++i) step.data[0][i] *= 4;
+  moving_standardize(step, 2.0);
+  CHECK(rms(step.data[0], 30 * 256, 31 * 256) > 2.0);
+  CHECK(rms(step.data[0], 50 * 256, 60 * 256) == doctest::Approx(1.0).epsilon(0.03));
+
+  // Causal after the first time constant (whose statistics start it): later samples change nothing before them.
+  Recording changed = r;
+  for (size_t i = 40 * 256; i < n; ++i) changed.data[0][i] = 100;
+  moving_standardize(changed, 2.0);
+  for (size_t i = 0; i < 40 * 256; ++i) REQUIRE(changed.data[0][i] == s.data[0][i]);
+
+  CHECK_THROWS_WITH_AS(moving_standardize(s, 0.0), doctest::Contains("time constant"), Error);
+  CHECK_THROWS_WITH_AS(moving_standardize(s, 1.0, -1), doctest::Contains("eps"), Error);
+}
