@@ -88,8 +88,8 @@ void add_options(apps::Args& args) {
   args.option("pooling", "KIND", "attention", "transformer pooling: attention, or attention+mean");
   args.option("word-dropout", "X", "0", "chance that a training token is replaced by [UNK] (transformer, lstm)");
   args.option("label-smoothing", "X", "0", "label smoothing of the training loss");
-  args.option("tokenizer", "KIND", "word", "word or bpe");
-  args.option("vocab", "N", "20000", "largest vocabulary");
+  args.option("tokenizer", "KIND", "", "word or bpe (default: bpe; word for bow)");
+  args.option("vocab", "N", "", "largest vocabulary (default: 8000; 20000 for bow)");
   args.option("email", "MODE", "auto", "auto, on or off: read texts as RFC 822 emails (subject + body)");
   args.option("device", "DEV", "cpu", "cpu (the only device heed-text trains on so far)");
   args.option("limit", "N", "0", "use at most N examples (stratified), for quick runs; 0: all");
@@ -120,8 +120,8 @@ nlohmann::json settings_from_args(const apps::Args& args) {
       {"pooling", args.get_choice("pooling", {"attention", "attention+mean"})},
       {"word_dropout", args.get_double("word-dropout")},
       {"label_smoothing", args.get_double("label-smoothing")},
-      {"tokenizer", args.get_choice("tokenizer", {"word", "bpe"})},
-      {"vocab", args.get_int("vocab")},
+      {"tokenizer", args.given("tokenizer") ? args.get_choice("tokenizer", {"word", "bpe"}) : model == "bow" ? "word" : "bpe"},
+      {"vocab", args.given("vocab") ? args.get_int("vocab") : model == "bow" ? 20000 : 8000},
       {"email", args.get_choice("email", {"auto", "on", "off"})},
       {"limit", args.get_int("limit")},
       {"clip", 1.0}};
