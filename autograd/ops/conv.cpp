@@ -180,38 +180,42 @@ void check_conv_args(const char* op, int64_t spatial, const Tensor& x, const Ten
 }
 
 // The convolution itself, on 4-D operands: x (N, C, H, W), weight (O, C/G, kh, kw), bias (O).
+// The columns are laid out (G, CKg, N·L), all images side by side, so that one GEMM per group
+// makes the output and, in backward, the weight gradient reads them without another copy.
 Tensor conv_forward(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias, const Window& win,
                     int64_t groups) {
   const int64_t N = x.shape()[0], C = x.shape()[1], O = weight.shape()[0], G = groups, L = win.L();
   const int64_t CKg = C / G * win.K();  // rows of one group's columns
-  const Shape cols_shape{N, G, CKg, L}, weight_shape{G, O / G, CKg};
-  Tensor cols = raw::reshape(im2col_raw(x, win), cols_shape);        // (N, G, CKg, L)
-  Tensor y = raw::matmul(raw::reshape(weight, weight_shape), cols);  // (N, G, O/G, L)
-  y = raw::reshape(y, {N, O, win.OH, win.OW});
-  if (bias.defined()) y = raw::binary(BinaryOp::Add, y, raw::reshape(bias, {1, O, 1, 1}));
+  const Shape cols_shape{G, CKg, N * L}, weight_shape{G, O / G, CKg};
+  // (N, C, kh, kw, OH, OW) windows -> (C, kh, kw, N, OH, OW), copied once.
+  Tensor cols = raw::reshape(raw::permute(window_view(x, win, 0.0), {1, 2, 3, 0, 4, 5}), cols_shape);
+  Tensor y = raw::matmul(raw::reshape(weight, weight_shape), cols);                        // (G, O/G, N·L)
+  y = raw::permute(raw::reshape(y, {O, N, win.OH, win.OW}), {1, 0, 2, 3});                 // (N, O, OH, OW) view
+  y = bias.defined() ? raw::binary(BinaryOp::Add, y, raw::reshape(bias, {1, O, 1, 1})) : raw::contiguous(y);
   std::vector<Tensor> inputs{x, weight};
   if (bias.defined()) inputs.push_back(bias);
   if (auto node = autograd::make_node(op, inputs, {y})) {
     const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
     const bool has_b = bias.defined(), need_b = has_b && bias.requires_grad();
-    node->backward = [x, weight, win, G, cols_shape, weight_shape, need_x, need_w, has_b, need_b,
+    node->backward = [x, weight, win, G, N, L, cols_shape, weight_shape, need_x, need_w, has_b, need_b,
                       saved_cols = need_w ? cols : Tensor()](const Grads& g) {
-      const int64_t N = cols_shape[0], CKg = cols_shape[2], L = cols_shape[3], Og = weight_shape[1];
-      Tensor dy = reshape(g[0], {N, G, Og, L});  // (N, G, O/G, L)
-      Grads d(has_b ? 3 : 2);                    // one per input
+      const int64_t Og = weight_shape[1], CK = G * weight_shape[2];
+      Tensor dy = reshape(permute(g[0], {1, 0, 2, 3}), {G, Og, N * L});  // (G, O/G, N·L)
+      Grads d(has_b ? 3 : 2);                                             // one per input
       if (need_x) {  // dx = col2im(wᵀ·dy)
-        Tensor dcols = matmul(reshape(weight, weight_shape).transpose(-1, -2), dy);  // (N, G, CKg, L)
-        d[0] = col2im(reshape(dcols, {N, G * CKg, L}), {win.H, win.W}, win.kernel, win.dilation, win.padding,
-                      win.stride);
+        Tensor dcols = matmul(reshape(weight, weight_shape).transpose(-1, -2), dy);  // (G, CKg, N·L)
+        d[0] = col2im(permute(reshape(dcols, {CK, N, L}), {1, 0, 2}), {win.H, win.W}, win.kernel, win.dilation,
+                      win.padding, win.stride);
       }
       if (need_w) {  // dw = dy·colsᵀ, one GEMM per group over all N·L columns
         // With create_graph the columns are rebuilt with a graph, so d(dw)/dx exists.
         Tensor cols = autograd::grad_mode_enabled() && x.requires_grad()
-                          ? reshape(im2col(x, win.kernel, win.dilation, win.padding, win.stride), cols_shape)
+                          ? reshape(permute(reshape(im2col(x, win.kernel, win.dilation, win.padding, win.stride),
+                                                    {N, CK, L}),
+                                            {1, 0, 2}),
+                                    cols_shape)
                           : saved_cols;
-        Tensor dy_g = reshape(permute(dy, {1, 2, 0, 3}), {G, Og, N * L});        // (G, O/G, N·L)
-        Tensor cols_g = reshape(permute(cols, {1, 2, 0, 3}), {G, CKg, N * L});   // (G, CKg, N·L)
-        d[1] = reshape(matmul(dy_g, cols_g.transpose(-1, -2)), weight.shape());  // (O, C/G, kh, kw)
+        d[1] = reshape(matmul(dy, cols.transpose(-1, -2)), weight.shape());  // (O, C/G, kh, kw)
       }
       if (need_b) d[2] = sum(g[0], {0, 2, 3});
       return d;

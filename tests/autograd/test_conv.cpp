@@ -265,3 +265,49 @@ TEST_CASE("conv2d, pooling: float32 stays float32 and unbatched inputs keep thei
   CHECK(adaptive_avg_pool2d(y, {1, 2}).shape() == Shape{4, 1, 2});
   CHECK(conv1d(R({3, 10}), R({2, 3, 3}), Tensor(), 3).shape() == Shape{2, 3});
 }
+
+TEST_CASE("max_pool2d takes each window's first maximum, NaN first, never padding; gradients go there") {
+  // Brute force over (n, c, oh, ow) and the window row by row, as PyTorch scans it.
+  struct Case {
+    int64_t k, stride, pad, dil;
+  };
+  for (const Case c : {Case{2, 2, 0, 1}, Case{3, 1, 1, 1}, Case{3, 2, 1, 2}, Case{2, 1, 1, 1}}) {
+    CAPTURE(c.k);
+    CAPTURE(c.stride);
+    CAPTURE(c.pad);
+    CAPTURE(c.dil);
+    const int64_t N = 2, C = 3, H = 7, W = 6;
+    std::vector<double> data = test::values(randn({N, C, H, W}, {DType::Float64}));
+    for (double& v : data) v = std::round(v * 2) / 2;  // many ties
+    data[5] = std::nan("");                            // a NaN in plane 0
+    for (int64_t i = 0; i < H * W; ++i) data[size_t(H * W + i)] = -INFINITY;  // plane 1 all −inf
+    for (DType dt : {DType::Float64, DType::Float32}) {
+      CAPTURE(dt);
+      Tensor x = from_vector(data, {N, C, H, W}).to(dt).requires_grad_(true);
+      Tensor y = max_pool2d(x, c.k, c.stride, c.pad, c.dil);
+      const int64_t OH = y.size(2), OW = y.size(3);
+      Tensor g = randn(y.shape(), {dt});
+      Tensor dx = autograd::grad({y}, {x}, {g})[0];
+      std::vector<double> want_dx(data.size(), 0.0), got = test::values(y), got_dx = test::values(dx), gv = test::values(g);
+      for (int64_t plane = 0; plane < N * C; ++plane)
+        for (int64_t oh = 0; oh < OH; ++oh)
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            int64_t best = -1;
+            for (int64_t i = 0; i < c.k && (best < 0 || !std::isnan(data[size_t(best)])); ++i)
+              for (int64_t j = 0; j < c.k; ++j) {
+                const int64_t r = oh * c.stride - c.pad + i * c.dil, q = ow * c.stride - c.pad + j * c.dil;
+                if (r < 0 || r >= H || q < 0 || q >= W) continue;
+                const int64_t at = plane * H * W + r * W + q;
+                if (best < 0 || std::isnan(data[size_t(at)]) || data[size_t(at)] > data[size_t(best)]) best = at;
+                if (std::isnan(data[size_t(best)])) break;
+              }
+            const size_t out = size_t((plane * OH + oh) * OW + ow);
+            const double v = data[size_t(best)];
+            if (std::isnan(v)) CHECK(std::isnan(got[out]));
+            else CHECK(got[out] == v);  // a copy of one input (halves: exact in float32 too)
+            want_dx[size_t(best)] += gv[out];
+          }
+      for (size_t i = 0; i < data.size(); ++i) REQUIRE(got_dx[i] == doctest::Approx(want_dx[i]).epsilon(1e-6));
+    }
+  }
+}
