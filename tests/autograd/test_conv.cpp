@@ -266,7 +266,7 @@ TEST_CASE("conv2d, pooling: float32 stays float32 and unbatched inputs keep thei
   CHECK(conv1d(R({3, 10}), R({2, 3, 3}), Tensor(), 3).shape() == Shape{2, 3});
 }
 
-TEST_CASE("max_pool2d takes each window's first maximum, NaN first, never padding; gradients go there") {
+TEST_CASE("max_pool2d takes each window's first maximum, NaN first, never padding, and gradients go there") {
   // Brute force over (n, c, oh, ow) and the window row by row, as PyTorch scans it.
   struct Case {
     int64_t k, stride, pad, dil;
