@@ -210,10 +210,8 @@ Tensor conv_forward(const char* op, const Tensor& x, const Tensor& weight, const
       if (need_w) {  // dw = dy·colsᵀ, one GEMM per group over all N·L columns
         // With create_graph the columns are rebuilt with a graph, so d(dw)/dx exists.
         Tensor cols = autograd::grad_mode_enabled() && x.requires_grad()
-                          ? reshape(permute(reshape(im2col(x, win.kernel, win.dilation, win.padding, win.stride),
-                                                    {N, CK, L}),
-                                            {1, 0, 2}),
-                                    cols_shape)
+                          ? reshape(permute(im2col(x, win.kernel, win.dilation, win.padding, win.stride), {1, 0, 2}),
+                                    cols_shape)  // (N, C·K, L) -> (G, CKg, N·L)
                           : saved_cols;
         d[1] = reshape(matmul(dy, cols.transpose(-1, -2)), weight.shape());  // (O, C/G, kh, kw)
       }
