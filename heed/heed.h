@@ -13,6 +13,7 @@
 #include "heed/version.h"
 
 #include "tensor/io.h"
+#include "tensor/memory.h"
 #include "tensor/print.h"
 #include "tensor/random.h"
 #include "tensor/tensor.h"

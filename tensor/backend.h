@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "tensor/memory.h"
 #include "tensor/functors.h"
 #include "tensor/tensor.h"
 
@@ -31,10 +32,12 @@ class Backend {
   virtual ~Backend() = default;
   virtual const char* name() const = 0;
 
-  // Memory.
-  virtual void* allocate(size_t nbytes) = 0;
-  virtual void deallocate(void* ptr, size_t nbytes) = 0;  // nbytes as allocated
-  virtual void empty_cache() {}                            // return cached blocks to the system
+  // Memory, on device number `device` of this backend's kind.
+  virtual void* allocate(size_t nbytes, int device) = 0;
+  virtual void deallocate(void* ptr, size_t nbytes, int device) = 0;  // nbytes as allocated
+  virtual void empty_cache(int device) = 0;                            // cached blocks back to the system
+  virtual MemoryStats memory_stats(int device) const = 0;
+  virtual void reset_peak_memory(int device) = 0;
   // Copies bytes between host memory and this device (both directions).
   virtual void copy_from_host(void* dst, const void* src, size_t nbytes) = 0;
   virtual void copy_to_host(void* dst, const void* src, size_t nbytes) = 0;

@@ -29,6 +29,10 @@ Backend& backend_for(Device device) {
   return *b;
 }
 
+MemoryStats memory_stats(Device device) { return backend_for(device).memory_stats(device.index); }
+void reset_peak_memory(Device device) { backend_for(device).reset_peak_memory(device.index); }
+void empty_cache(Device device) { backend_for(device).empty_cache(device.index); }
+
 // Fused kernels a backend does not provide (has_fused() false): callers never reach these.
 void Backend::layer_norm_forward(const Tensor&, const Tensor&, const Tensor&, double, const Tensor&, const Tensor&,
                                  const Tensor&) {
@@ -55,13 +59,13 @@ void Backend::attention_backward(const AttentionArgs&, const Tensor&, const Tens
 
 // ---- storage ----
 Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device), owned_(true) {
-  data_ = backend_for(device).allocate(nbytes);
+  data_ = backend_for(device).allocate(nbytes, device.index);
 }
 Storage::Storage(void* data, size_t nbytes, Device device, void (*deleter)(void*, Device))
     : data_(data), nbytes_(nbytes), device_(device), deleter_(deleter) {}
 Storage::~Storage() {
   if (deleter_) deleter_(data_, device_);
-  else if (owned_ && data_) backend_for(device_).deallocate(data_, nbytes_);
+  else if (owned_ && data_) backend_for(device_).deallocate(data_, nbytes_, device_.index);
 }
 
 // ---- tensor metadata ----

@@ -81,6 +81,8 @@ class Tensor {
   void* raw_data() const;
   template <typename T> T* data_ptr() const {
     HEED_CHECK(dtype_v<T> == dtype(), "data_ptr: tensor is {}, asked for {}", dtype(), dtype_v<T>);
+    HEED_CHECK(device().is_cpu(), "data_ptr: the tensor is on {}; copy it to the CPU first (.to(Device::cpu()))",
+               device());
     return static_cast<T*>(raw_data());
   }
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "tensor/backend.h"
-#include "tensor/cpu/allocator.h"
+#include "tensor/caching_allocator.h"
 #include "tensor/cpu/fused.h"
 #include "tensor/cpu/loops.h"
 #include "tensor/cpu/vmath.h"
@@ -90,9 +90,11 @@ class CpuBackend final : public Backend {
   CpuBackend() { openblas_set_num_threads(1); }  // heed's OpenMP threads split GEMMs (gemm below)
   const char* name() const override { return "cpu"; }
 
-  void* allocate(size_t nbytes) override { return allocator_.allocate(nbytes); }
-  void deallocate(void* ptr, size_t nbytes) override { allocator_.deallocate(ptr, nbytes); }
-  void empty_cache() override { allocator_.empty_cache(); }
+  void* allocate(size_t nbytes, int) override { return allocator_.allocate(nbytes); }
+  void deallocate(void* ptr, size_t nbytes, int) override { allocator_.deallocate(ptr, nbytes); }
+  void empty_cache(int) override { allocator_.empty_cache(); }
+  MemoryStats memory_stats(int) const override { return allocator_.stats(); }
+  void reset_peak_memory(int) override { allocator_.reset_peak(); }
   void copy_from_host(void* dst, const void* src, size_t nbytes) override { std::memcpy(dst, src, nbytes); }
   void copy_to_host(void* dst, const void* src, size_t nbytes) override { std::memcpy(dst, src, nbytes); }
 
@@ -181,7 +183,7 @@ class CpuBackend final : public Backend {
       using Acc = typename Reducer<T>::Acc;
       Tensor xr = strided_alias(x, red_shape, red_x);
       auto rl = make_layout<1>(red_shape, {&xr});
-      const int64_t red_numel = layout_numel(rl);
+      const int64_t red_numel = rl.numel();
       // Reduces the block starting at `p` into one value.
       auto reduce_block = [&](char* p, int64_t begin, int64_t end) {
         Acc acc = r.init();
@@ -200,7 +202,7 @@ class CpuBackend final : public Backend {
       };
       Tensor xk = strided_alias(x, kept_shape, kept_x), ok = strided_alias(out, kept_shape, kept_out);
       auto kl = make_layout<2>(kept_shape, {&ok, &xk});
-      const int64_t kept_numel = layout_numel(kl);
+      const int64_t kept_numel = kl.numel();
       const int threads = omp_get_max_threads();
       if (kept_numel < threads && red_numel >= kParallelGrain && threads > 1) {
         // Few outputs, long reductions: split each reduction across threads.
@@ -470,7 +472,10 @@ class CpuBackend final : public Backend {
   }
 
  private:
-  CachingAllocator allocator_;
+  // Blocks 64-byte aligned; at most 1 GiB stays cached.
+  CachingAllocator allocator_{"cpu",
+                              {[](size_t n, int) { return std::aligned_alloc(64, n); }, [](void* p, int) { std::free(p); }},
+                              0, size_t{1} << 30};
 
   // A view of t's storage with the given shape and strides (same offset and dtype).
   static Tensor strided_alias(const Tensor& t, const Shape& shape, const Shape& strides) {

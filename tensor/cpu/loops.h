@@ -8,62 +8,11 @@
 #include <array>
 #include <cstdint>
 
-#include "tensor/tensor.h"
+#include "tensor/make_layout.h"
 
 namespace heed::cpu {
 
-inline constexpr int kMaxDims = 16;
 inline constexpr int64_t kParallelGrain = 32768;  // elements below which one thread does the work
-
-template <size_t N>
-struct Layout {
-  int ndim = 0;
-  int64_t size[kMaxDims];
-  int64_t stride[N][kMaxDims];  // bytes
-};
-
-// Layout of `shape` walked by tensors `ts` (each viewed with that shape through its strides).
-template <size_t N>
-Layout<N> make_layout(const Shape& shape, const std::array<const Tensor*, N>& ts) {
-  HEED_CHECK(shape.size() <= static_cast<size_t>(kMaxDims), "cpu: tensors of more than {} dims are not supported",
-             kMaxDims);
-  Layout<N> l;
-  for (size_t d = 0; d < shape.size(); ++d) {
-    if (shape[d] == 1) continue;  // size-1 dims never move a pointer
-    l.size[l.ndim] = shape[d];
-    for (size_t k = 0; k < N; ++k)
-      l.stride[k][l.ndim] = ts[k]->strides()[d] * static_cast<int64_t>(dtype_size(ts[k]->dtype()));
-    ++l.ndim;
-  }
-  // Merge dim d into d-1 when every operand steps through both as one.
-  int out = 0;
-  for (int d = 1; d < l.ndim; ++d) {
-    bool merge = true;
-    for (size_t k = 0; k < N; ++k) merge &= l.stride[k][out] == l.stride[k][d] * l.size[d];
-    if (merge) {
-      l.size[out] *= l.size[d];
-      for (size_t k = 0; k < N; ++k) l.stride[k][out] = l.stride[k][d];
-    } else {
-      ++out;
-      l.size[out] = l.size[d];
-      for (size_t k = 0; k < N; ++k) l.stride[k][out] = l.stride[k][d];
-    }
-  }
-  l.ndim = l.ndim == 0 ? 0 : out + 1;
-  if (l.ndim == 0) {  // a single element
-    l.ndim = 1;
-    l.size[0] = 1;
-    for (size_t k = 0; k < N; ++k) l.stride[k][0] = 0;
-  }
-  return l;
-}
-
-template <size_t N>
-int64_t layout_numel(const Layout<N>& l) {
-  int64_t n = 1;
-  for (int d = 0; d < l.ndim; ++d) n *= l.size[d];
-  return n;
-}
 
 // Calls row(ptrs, strides, n) for each run of up to n elements along the last dim, covering
 // linear elements [begin, end) of the layout.
@@ -100,7 +49,7 @@ void walk_range(const Layout<N>& l, const std::array<char*, N>& base, int64_t be
 // Walks the whole layout, in parallel when it is long enough.
 template <size_t N, typename Row>
 void walk(const Layout<N>& l, const std::array<char*, N>& base, Row row, bool parallel = true) {
-  const int64_t numel = layout_numel(l);
+  const int64_t numel = l.numel();
   if (!parallel || numel < kParallelGrain || omp_get_max_threads() == 1 || omp_in_parallel()) {
     walk_range(l, base, 0, numel, row);
     return;
