@@ -59,10 +59,11 @@ install(EXPORT heedTargets NAMESPACE heed:: FILE heedTargets-${HEED_LIBRARY_KIND
   DESTINATION ${HEED_INSTALL_CMAKEDIR} COMPONENT Development)
 
 # Public headers, globbed so that new ones are picked up. The internals stay out: tensor/cpu/,
-# the Backend interface and raw ops with their functors and Philox, the op registry (tests and
+# the Backend interface and raw ops with their functors, Philox and layouts, the kernels of cuda/, the op registry (tests and
 # docs), the optimizers' in-place helpers. No installed header includes them.
-set(heed_internal_headers tensor/backend.h tensor/ops.h tensor/functors.h tensor/philox.h autograd/registry.h
-    optim/inplace.h distributed/nccl.h)  # (heed_nccl, a GPU-only library, is not installed yet)
+set(heed_internal_headers tensor/backend.h tensor/ops.h tensor/functors.h tensor/philox.h tensor/layout.h
+    tensor/make_layout.h autograd/registry.h optim/inplace.h distributed/nccl.h cuda/launcher.h cuda/kernels.h
+    cuda/device_backend.h)  # (heed_nccl, a GPU-only library, is not installed yet)
 list(TRANSFORM heed_internal_headers PREPEND ${PROJECT_SOURCE_DIR}/)
 foreach(module IN LISTS heed_modules)
   file(GLOB headers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/${module}/*.h)

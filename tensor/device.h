@@ -13,7 +13,9 @@ struct Device {
   static constexpr Device cuda(int index = 0) { return {Kind::CUDA, index}; }
   constexpr bool is_cpu() const { return kind == Kind::CPU; }
   constexpr bool is_cuda() const { return kind == Kind::CUDA; }
-  friend constexpr bool operator==(Device a, Device b) = default;
+  // Written out, not defaulted: nvcc reads this header as C++17 (cuda/backend.cu).
+  friend constexpr bool operator==(Device a, Device b) { return a.kind == b.kind && a.index == b.index; }
+  friend constexpr bool operator!=(Device a, Device b) { return !(a == b); }
 };
 
 }  // namespace heed

@@ -1,0 +1,215 @@
+#include "cuda/device_backend.h"
+
+#include <cmath>
+#include <limits>
+
+#include "tensor/backend.h"
+#include "tensor/make_layout.h"
+#include "tensor/ops.h"
+
+namespace heed::cuda {
+namespace {
+
+using namespace kernels;
+
+char* ptr(const Tensor& t) { return static_cast<char*>(t.raw_data()); }
+
+// t viewed with another shape and strides (same storage, offset and dtype).
+Tensor alias(const Tensor& t, const Shape& shape, const Shape& strides) {
+  return raw::as_strided(t, shape, strides, t.offset());
+}
+
+// t's strides with the one of `dim` set to 0.
+Shape zero_stride(const Tensor& t, int64_t dim) {
+  Shape s = t.strides();
+  s[dim] = 0;
+  return s;
+}
+
+int64_t inner_numel(const Tensor& t, int64_t dim) {
+  int64_t n = 1;
+  for (int64_t d = dim + 1; d < t.dim(); ++d) n *= t.shape()[d];
+  return n;
+}
+
+// A matrix (batch, rows, cols) as BLAS reads it: row-major with a unit stride in the last dim
+// (`trans` false), or with a unit stride in the first (`trans` true); `ld` the other stride.
+struct BlasMatrix {
+  bool ok, trans;
+  int64_t ld;
+};
+BlasMatrix blas_matrix(const Tensor& t) {
+  const int64_t r = t.shape()[1], c = t.shape()[2], s0 = t.strides()[1], s1 = t.strides()[2];
+  if ((c == 1 || s1 == 1) && (r == 1 || s0 >= std::max<int64_t>(c, 1)))
+    return {true, false, r == 1 ? std::max<int64_t>(c, 1) : s0};
+  if ((r == 1 || s0 == 1) && (c == 1 || s1 >= std::max<int64_t>(r, 1)))
+    return {true, true, c == 1 ? std::max<int64_t>(r, 1) : s1};
+  return {false, false, 0};
+}
+
+class DeviceBackend final : public Backend {
+ public:
+  explicit DeviceBackend(Launcher& launcher) : k_(launcher) {}
+  const char* name() const override { return k_.name(); }
+
+  void* allocate(size_t nbytes, int device) override { return k_.allocate(nbytes, checked(device)); }
+  void deallocate(void* p, size_t nbytes, int device) override { k_.deallocate(p, nbytes, device); }
+  void empty_cache(int device) override { k_.empty_cache(checked(device)); }
+  MemoryStats memory_stats(int device) const override { return k_.memory_stats(checked(device)); }
+  void reset_peak_memory(int device) override { k_.reset_peak_memory(checked(device)); }
+  void copy_from_host(void* dst, const void* src, size_t nbytes) override { k_.copy_from_host(dst, src, nbytes); }
+  void copy_to_host(void* dst, const void* src, size_t nbytes) override { k_.copy_to_host(dst, src, nbytes); }
+
+  void copy(const Tensor& src, const Tensor& dst) override {
+    on(dst);
+    k_.copy({make_layout<2>(dst.shape(), {&dst, &src}), ptr(dst), dst.dtype(), ptr(src), src.dtype()});
+  }
+  void fill(const Tensor& dst, double value) override {
+    on(dst);
+    k_.fill({make_layout<1>(dst.shape(), {&dst}), ptr(dst), dst.dtype(), value});
+  }
+  void unary(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) override {
+    on(out);
+    k_.unary({make_layout<2>(out.shape(), {&out, &x}), ptr(out), ptr(x), out.dtype(), op, a, b});
+  }
+  void binary(BinaryOp op, const Tensor& x, const Tensor& y, const Tensor& out) override {
+    on(out);
+    k_.binary({make_layout<3>(out.shape(), {&out, &x, &y}), ptr(out), ptr(x), ptr(y), x.dtype(), op});
+  }
+  void where(const Tensor& cond, const Tensor& x, const Tensor& y, const Tensor& out) override {
+    on(out);
+    k_.where({make_layout<4>(out.shape(), {&out, &cond, &x, &y}), ptr(out), ptr(cond), ptr(x), ptr(y), out.dtype()});
+  }
+
+  void reduce(ReduceOp op, const Tensor& x, const Tensor& out) override {
+    on(out);
+    // x's dims split into kept (one output each) and reduced (combined by each output).
+    Shape kept_shape, kept_x, kept_out, red_shape, red_x;
+    for (int64_t d = 0; d < x.dim(); ++d) {
+      const bool reduced = out.shape()[d] == 1 && x.shape()[d] != 1;
+      (reduced ? red_shape : kept_shape).push_back(x.shape()[d]);
+      (reduced ? red_x : kept_x).push_back(x.strides()[d]);
+      if (!reduced) kept_out.push_back(out.strides()[d]);
+    }
+    const Tensor xk = alias(x, kept_shape, kept_x), ok = alias(out, kept_shape, kept_out),
+                 xr = alias(x, red_shape, red_x);
+    k_.reduce({make_layout<2>(kept_shape, {&ok, &xk}), make_layout<1>(red_shape, {&xr}), ptr(out), ptr(x), x.dtype(),
+               op});
+  }
+  void arg_reduce(ReduceOp op, const Tensor& x, int64_t dim, const Tensor& out) override {
+    on(out);
+    Shape shape = x.shape();
+    const int64_t len = shape[dim], step = x.strides()[dim] * static_cast<int64_t>(dtype_size(x.dtype()));
+    shape[dim] = 1;
+    const Tensor xk = alias(x, shape, x.strides()), ok = alias(out, shape, out.strides());
+    k_.arg_reduce({make_layout<2>(shape, {&ok, &xk}), len, step, ptr(out), ptr(x), x.dtype(), op});
+  }
+
+  void gemm(const Tensor& a, const Tensor& b, const Tensor& out) override {
+    on(out);
+    const int64_t batch = out.shape()[0], M = out.shape()[1], N = out.shape()[2], K = a.shape()[2];
+    if (M == 0 || N == 0 || batch == 0) return;
+    if (K == 0) return fill(out, 0);
+    const Tensor A = blas_ready(a), B = blas_ready(b);
+    const BlasMatrix la = blas_matrix(A), lb = blas_matrix(B);
+    // Row-major C = A·B is column-major Cᵀ = Bᵀ·Aᵀ: B's memory read column-major is Bᵀ when B is
+    // row-major, so B goes first, untransposed, and likewise A.
+    GemmArgs g{};
+    g.trans_a = lb.trans;
+    g.trans_b = la.trans;
+    g.m = N;
+    g.n = M;
+    g.k = K;
+    g.lda = lb.ld;
+    g.ldb = la.ld;
+    g.ldc = N;
+    g.stride_a = B.strides()[0];
+    g.stride_b = A.strides()[0];
+    g.stride_c = M * N;
+    g.batch = batch;
+    g.a = ptr(B);
+    g.b = ptr(A);
+    g.c = ptr(out);
+    g.dtype = out.dtype();
+    k_.gemm(g);
+  }
+
+  void softmax(const Tensor& x, const Tensor& out, bool log) override {
+    on(out);
+    const int64_t cols = x.dim() == 0 ? 1 : x.shape().back();
+    const int64_t rows = cols == 0 ? 0 : x.numel() / cols;
+    k_.softmax({rows, cols, ptr(out), ptr(x), x.dtype(), log});
+  }
+
+  void index_select(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) override {
+    on(out);
+    const Tensor other = alias(x, out.shape(), zero_stride(x, dim));
+    k_.index_select({make_layout<2>(out.shape(), {&out, &other}), ptr(out), ptr(x), ptr(index), index_stride(index),
+                     inner_numel(out, dim), index.numel(), step(x, dim), x.dtype()});
+  }
+  void index_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src) override {
+    on(out);
+    const Tensor other = alias(out, src.shape(), zero_stride(out, dim));
+    k_.index_add({make_layout<2>(src.shape(), {&src, &other}), ptr(src), ptr(out), ptr(index), index_stride(index),
+                  inner_numel(src, dim), index.numel(), step(out, dim), out.dtype()});
+  }
+  void gather(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) override {
+    on(out);
+    const Tensor xv = alias(x, index.shape(), zero_stride(x, dim));
+    k_.gather({make_layout<3>(index.shape(), {&out, &index, &xv}), ptr(out), ptr(index), ptr(x), step(x, dim),
+               x.dtype()});
+  }
+  void scatter_add(const Tensor& out, int64_t dim, const Tensor& index, const Tensor& src) override {
+    on(out);
+    const Tensor ov = alias(out, index.shape(), zero_stride(out, dim));
+    k_.scatter_add({make_layout<3>(index.shape(), {&ov, &index, &src}), ptr(out), ptr(index), ptr(src),
+                    step(out, dim), out.dtype()});
+  }
+
+  void random(RandomKind kind, const Tensor& out, uint64_t seed, uint64_t offset, double a, double b) override {
+    on(out);
+    k_.random({ptr(out), out.numel(), out.dtype(),
+               kind == RandomKind::Uniform ? Distribution::Uniform : Distribution::Normal, seed, offset, a, b});
+  }
+  void dropout(const Tensor& x, const Tensor& out, double p, uint64_t seed, uint64_t offset) override {
+    on(out);
+    // The rule of the CPU's dropout (tensor/cpu/fused.cpp): keep when the word's top 24 bits
+    // fall below ⌈(1 − p)·2²⁴⌉.
+    const auto threshold = static_cast<uint32_t>(std::ceil((1.0 - p) * 16777216.0));
+    k_.dropout({ptr(out), ptr(x), x.numel(), x.dtype(), seed, offset, threshold, 1.0 / (1.0 - p)});
+  }
+
+ private:
+  Launcher& k_;
+
+  int checked(int device) const {
+    const int n = k_.device_count();
+    HEED_CHECK(n > 0, "cuda:{}: no GPU is usable here ({})", device, k_.unavailable_reason());
+    HEED_CHECK(device >= 0 && device < n, "cuda:{} does not exist: {} has {} device{}", device, k_.name(), n,
+               n == 1 ? "" : "s");
+    return device;
+  }
+  void on(const Tensor& t) { k_.set_device(checked(t.device().index)); }
+
+  static int64_t index_stride(const Tensor& index) {
+    return (index.dim() == 0 ? 1 : index.strides()[0]) * static_cast<int64_t>(sizeof(int64_t));
+  }
+  static int64_t step(const Tensor& t, int64_t dim) {
+    return t.strides()[dim] * static_cast<int64_t>(dtype_size(t.dtype()));
+  }
+  // A matrix BLAS cannot read as it is (neither dim of unit stride) is copied to contiguous.
+  Tensor blas_ready(const Tensor& t) {
+    if (blas_matrix(t).ok) return t;
+    Tensor c = raw::empty(t.shape(), t.dtype(), t.device());
+    copy(t, c);
+    return c;
+  }
+};
+
+}  // namespace
+
+void register_device_backend(kernels::Launcher& launcher) {
+  register_backend(Device::Kind::CUDA, new DeviceBackend(launcher));
+}
+
+}  // namespace heed::cuda
