@@ -1,8 +1,10 @@
 // heed's side of the reference workloads (../shared/WORKLOADS.md), one workload per process:
 //   heed-bench <workload> [--threads N] [--iters N] [--warmup N] [--bucket-kib N (text-ddp)]
+//              [--device cpu|cuda]
 // prints one JSON line: the median and every timed iteration in ms, plus workload extras
-// (gemm: raw cblas_sgemm in the same process; memory: peak resident set). bench/torch/workloads.py
-// is the same program in PyTorch; bench/run.py runs both and writes the table.
+// (gemm: raw cblas_sgemm in the same process, or raw cuBLAS on the GPU; memory: peak resident
+// set). bench/torch/workloads.py is the same program in PyTorch; bench/run.py runs both and
+// writes the table. On the GPU each iteration ends with a synchronisation, so it is timed whole.
 #include <cblas.h>
 #include <fmt/format.h>
 
@@ -22,6 +24,13 @@
 #include "tensor/random.h"
 #include "tensor/threads.h"
 
+#ifdef HEED_BENCH_CUDA
+#include "cuda/runtime.h"
+namespace heed::bench {
+std::vector<double> cublas_sgemm_ms(int n, int warmup, int iters);  // bench/cublas_gemm.cu
+}
+#endif
+
 using namespace heed;
 
 namespace {
@@ -31,7 +40,21 @@ struct Settings {
   int warmup = 3;
   int threads = 2;
   int64_t bucket_kib = 1024;  // text-ddp: DistributedDataParallel's bucket size
+  Device device = Device::cpu();
 };
+
+// Waits for the device's queued work (a no-op on the CPU).
+void sync(const Settings& s) {
+#ifdef HEED_BENCH_CUDA
+  if (s.device.is_cuda()) cuda::synchronize(s.device.index);
+#else
+  (void)s;
+#endif
+}
+
+void cpu_only(const Settings& s, const char* workload) {
+  HEED_CHECK(s.device.is_cpu(), "heed-bench: {} runs on the CPU only", workload);
+}
 
 // One JSON object, fields in insertion order.
 class Result {
@@ -62,9 +85,13 @@ double elapsed_ms(const std::function<void()>& fn) {
 }
 
 std::vector<double> time_ms(const std::function<void()>& fn, const Settings& s) {
-  for (int i = 0; i < s.warmup; ++i) fn();
+  auto run = [&] {
+    fn();
+    sync(s);
+  };
+  for (int i = 0; i < s.warmup; ++i) run();
   std::vector<double> ms;
-  for (int i = 0; i < s.iters; ++i) ms.push_back(elapsed_ms(fn));
+  for (int i = 0; i < s.iters; ++i) ms.push_back(elapsed_ms(run));
   return ms;
 }
 
@@ -104,8 +131,30 @@ std::function<void()> training_step(Model& model, optim::AdamW& opt, const Tenso
   };
 }
 
+// ---- gemm on the GPU: C = A·B, 4096×4096, beside raw cuBLAS sgemm ----
+Result gemm_cuda(const Settings& s) {
+#ifdef HEED_BENCH_CUDA
+  const int n = 4096;
+  Tensor a = randn({n, n}, {DType::Float32, s.device}), b = randn({n, n}, {DType::Float32, s.device});
+  const double tflop = 2.0 * n * n * n / 1e12;
+  const std::vector<double> ours = time_ms([&] { (void)matmul(a, b); }, s);
+  const std::vector<double> raw = bench::cublas_sgemm_ms(n, s.warmup, s.iters);
+  Result r;
+  add_times(r, ours);
+  r.add("size", n);
+  r.add("tflops", tflop / median(ours) * 1e3);
+  r.add("cublas_median_ms", median(raw));
+  r.add("cublas_tflops", tflop / median(raw) * 1e3);
+  return r;
+#else
+  (void)s;
+  HEED_FAIL("heed-bench: built without CUDA");
+#endif
+}
+
 // ---- gemm: C = A·B, 1024×1024, beside raw OpenBLAS sgemm (cblas_sgemm) ----
 Result gemm(const Settings& s) {
+  if (s.device.is_cuda()) return gemm_cuda(s);
   const int n = 1024;
   Tensor a = randn({n, n}), b = randn({n, n});
   std::vector<float> c(static_cast<size_t>(n) * n);
@@ -141,7 +190,8 @@ Result gemm(const Settings& s) {
 // ---- mha: self-attention forward + backward of sum(output) ----
 Result mha(const Settings& s) {
   nn::MultiHeadAttention attn(256, 8, 0.0, true, std::nullopt, std::nullopt, /*batch_first=*/true);
-  Tensor x = randn({16, 128, 256});
+  attn.to(s.device);
+  Tensor x = randn({16, 128, 256}).to(s.device);
   Result r;
   add_times(r, time_ms(
                    [&] {
@@ -180,10 +230,11 @@ struct TextData {
 
 Result text(const Settings& s) {
   TextClassifier model;
+  model.to(s.device);
   optim::AdamW opt(model.parameters(), {.lr = 1e-3});
   TextData data;
   Result r;
-  add_times(r, time_ms(training_step(model, opt, data.ids, data.labels), s));
+  add_times(r, time_ms(training_step(model, opt, data.ids.to(s.device), data.labels.to(s.device)), s));
   return r;
 }
 
@@ -192,6 +243,7 @@ Result text(const Settings& s) {
 // overlapped with backward and all-reduces after it; per step: the slowest rank's step time,
 // backward (with the overlapped communication it drives) and the wait after backward.
 Result text_ddp(const Settings& s) {
+  cpu_only(s, "text-ddp");
   auto world = dist::init();
   const int64_t rank = world->rank(), size = world->size();
   TextClassifier model;
@@ -236,7 +288,8 @@ Result text_ddp(const Settings& s) {
 }
 
 // ---- memory: peak resident set of a process running 20 text steps ----
-Result memory(const Settings&) {
+Result memory(const Settings& s) {
+  cpu_only(s, "memory");  // the peak resident set of the process
   const double baseline = status_mib("VmRSS");
   TextClassifier model;
   optim::AdamW opt(model.parameters(), {.lr = 1e-3});
@@ -271,8 +324,9 @@ struct SmallCnn : nn::Module {
 
 Result cnn(const Settings& s) {
   SmallCnn model;
+  model.to(s.device);
   optim::AdamW opt(model.parameters(), {.lr = 1e-3});
-  Tensor x = randn({64, 1, 28, 28}), y = randint(0, 10, {64});
+  Tensor x = randn({64, 1, 28, 28}).to(s.device), y = randint(0, 10, {64}).to(s.device);
   Result r;
   add_times(r, time_ms(training_step(model, opt, x, y), s));
   return r;
@@ -296,8 +350,9 @@ struct LstmClassifier : nn::Module {
 
 Result lstm(const Settings& s) {
   LstmClassifier model;
+  model.to(s.device);
   optim::AdamW opt(model.parameters(), {.lr = 1e-3});
-  Tensor x = randn({32, 256, 16}), y = randint(0, 2, {32});
+  Tensor x = randn({32, 256, 16}).to(s.device), y = randint(0, 2, {32}).to(s.device);
   Result r;
   add_times(r, time_ms(training_step(model, opt, x, y), s));
   return r;
@@ -305,6 +360,7 @@ Result lstm(const Settings& s) {
 
 // ---- overhead: 1000 chained scalar additions on a 16-element tensor, then backward ----
 Result overhead(const Settings& s) {
+  cpu_only(s, "overhead");
   Result r;
   add_times(r, time_ms(
                    [] {
@@ -337,6 +393,20 @@ int positive_int(const std::string& flag, const std::string& value, int minimum)
   return n;
 }
 
+Device parse_device(const std::string& value) {
+  if (value == "cpu") return Device::cpu();
+#ifdef HEED_BENCH_CUDA
+  if (value == "cuda") {
+    HEED_CHECK(cuda::device_count() > 0, "heed-bench: --device cuda: {}", cuda::unavailable_reason());
+    return Device::cuda();
+  }
+  const char* choices = "cpu or cuda";
+#else
+  const char* choices = "cpu (heed-bench was built without CUDA)";
+#endif
+  HEED_FAIL("heed-bench: --device wants {}, got '{}'", choices, value);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -344,7 +414,9 @@ int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     std::vector<std::string> names;
     for (const auto& [name, _] : workloads()) names.push_back(name);
-    HEED_CHECK(!args.empty(), "usage: heed-bench <{}> [--threads N] [--iters N] [--warmup N] [--bucket-kib N]", fmt::join(names, "|"));
+    HEED_CHECK(!args.empty(),
+               "usage: heed-bench <{}> [--threads N] [--iters N] [--warmup N] [--bucket-kib N] [--device cpu|cuda]",
+               fmt::join(names, "|"));
     const std::string name = args[0];
     auto it = workloads().find(name);
     HEED_CHECK(it != workloads().end(), "heed-bench: unknown workload '{}' (one of {})", name, fmt::join(names, ", "));
@@ -355,6 +427,7 @@ int main(int argc, char** argv) {
       else if (args[i] == "--iters") settings.iters = positive_int(args[i], args[i + 1], 1);
       else if (args[i] == "--warmup") settings.warmup = positive_int(args[i], args[i + 1], 0);
       else if (args[i] == "--bucket-kib") settings.bucket_kib = positive_int(args[i], args[i + 1], 1);
+      else if (args[i] == "--device") settings.device = parse_device(args[i + 1]);
       else HEED_FAIL("heed-bench: unknown option '{}'", args[i]);
     }
     const int threads = settings.threads;
@@ -364,6 +437,7 @@ int main(int argc, char** argv) {
     r.add("workload", name);
     r.add("framework", "heed");
     r.add("threads", threads);
+    r.add("device", fmt::format("{}", settings.device));
     r.extend(it->second(settings));
     if (dist::is_main_process()) fmt::print("{}\n", r.json());
     return 0;

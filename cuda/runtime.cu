@@ -39,4 +39,10 @@ std::string device_name(int index) {
   return prop.name;
 }
 
+void synchronize(int index) {
+  cudaError_t err = cudaSetDevice(index);
+  if (err == cudaSuccess) err = cudaDeviceSynchronize();
+  HEED_CHECK(err == cudaSuccess, "cuda: synchronize device {}: {}", index, cudaGetErrorString(err));
+}
+
 }  // namespace heed::cuda
