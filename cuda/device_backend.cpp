@@ -13,6 +13,7 @@ namespace {
 using namespace kernels;
 
 char* ptr(const Tensor& t) { return static_cast<char*>(t.raw_data()); }
+char* ptr_or_null(const Tensor& t) { return t.defined() ? ptr(t) : nullptr; }
 
 // t viewed with another shape and strides (same storage, offset and dtype).
 Tensor alias(const Tensor& t, const Shape& shape, const Shape& strides) {
@@ -179,6 +180,70 @@ class DeviceBackend final : public Backend {
     k_.dropout({ptr(out), ptr(x), x.numel(), x.dtype(), seed, offset, threshold, 1.0 / (1.0 - p)});
   }
 
+  // Fused: layer norm, the LSTM step and flash attention. Attention that returns its weights
+  // runs as composed ops (cuBLAS GEMMs, softmax).
+  bool has_fused(FusedKernel kernel) const override { return kernel != FusedKernel::Attention; }
+  void flash_attention_forward(const AttentionArgs& args, const Tensor& out, const Tensor& lse) override {
+    on(out);
+    FlashArgs a = flash_args(args);
+    set_rows(a.out, a.out_st, out);
+    a.lse = ptr(lse);
+    k_.flash_attention_forward(a);
+  }
+  void flash_attention_backward(const AttentionArgs& args, const Tensor& out, const Tensor& lse, const Tensor& dout,
+                                const Tensor& dq, const Tensor& dk, const Tensor& dv) override {
+    on(dq);
+    FlashArgs a = flash_args(args);
+    set_rows(a.out, a.out_st, out);
+    set_rows(a.dout, a.dout_st, dout);
+    set_rows(a.dq, a.dq_st, dq);
+    set_rows(a.dk, a.dk_st, dk);
+    set_rows(a.dv, a.dv_st, dv);
+    a.lse = ptr(lse);
+    const Tensor delta = raw::empty(lse.shape(), lse.dtype(), lse.device());
+    a.delta = ptr(delta);
+    k_.flash_attention_backward(a);
+  }
+  void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
+                          const Tensor& mean, const Tensor& rstd) override {
+    on(y);
+    LayerNormArgs a{};
+    a.rows = mean.numel();
+    a.cols = x.size(-1);
+    a.eps = eps;
+    a.x = ptr(x), a.weight = ptr_or_null(weight), a.bias = ptr_or_null(bias), a.y = ptr(y), a.mean = ptr(mean),
+    a.rstd = ptr(rstd), a.dtype = x.dtype();
+    k_.layer_norm_forward(a);
+  }
+  void layer_norm_backward(const Tensor& x, const Tensor& weight, const Tensor& mean, const Tensor& rstd,
+                           const Tensor& dy, const Tensor& dx, const Tensor& dweight, const Tensor& dbias) override {
+    on(dx);
+    LayerNormArgs a{};
+    a.rows = mean.numel();
+    a.cols = x.size(-1);
+    a.x = ptr(x), a.weight = ptr_or_null(weight), a.mean = ptr(mean), a.rstd = ptr(rstd), a.dy = ptr(dy),
+    a.dx = ptr(dx), a.dweight = ptr_or_null(dweight), a.dbias = ptr_or_null(dbias), a.dtype = x.dtype();
+    k_.layer_norm_backward(a);
+  }
+  void lstm_cell_forward(const Tensor& gates, const Tensor& c, const Tensor& c_next, const Tensor& tanh_c,
+                         const Tensor& h_next) override {
+    on(c_next);
+    LstmArgs a{};
+    a.batch = c.size(0), a.hidden = c.size(1);
+    a.gates = ptr(gates), a.c = ptr(c), a.c_next = ptr(c_next), a.tanh_c = ptr(tanh_c), a.h_next = ptr(h_next);
+    a.dtype = c.dtype();
+    k_.lstm_cell_forward(a);
+  }
+  void lstm_cell_backward(const Tensor& gates, const Tensor& c, const Tensor& tanh_c, const Tensor& dh_next,
+                          const Tensor& dc_next, const Tensor& dgates, const Tensor& dc) override {
+    on(dc);
+    LstmArgs a{};
+    a.batch = c.size(0), a.hidden = c.size(1);
+    a.gates = ptr(gates), a.c = ptr(c), a.tanh_c = ptr(tanh_c), a.dh_next = ptr(dh_next), a.dc_next = ptr(dc_next);
+    a.dgates = ptr(dgates), a.dc = ptr(dc), a.dtype = c.dtype();
+    k_.lstm_cell_backward(a);
+  }
+
  private:
   Launcher& k_;
 
@@ -190,6 +255,36 @@ class DeviceBackend final : public Backend {
     return device;
   }
   void on(const Tensor& t) { k_.set_device(checked(t.device().index)); }
+
+  // A (B,H,rows,cols) tensor with a unit last stride: its pointer and (batch, head, row) strides.
+  static void set_rows(char*& p, int64_t (&st)[3], const Tensor& t) {
+    HEED_CHECK(t.dim() == 4 && (t.size(3) <= 1 || t.stride(3) == 1), "attention: expected a 4-D tensor with unit last "
+               "stride, got shape {} strides {}", t.shape(), t.strides());
+    p = ptr(t);
+    for (int d = 0; d < 3; ++d) st[d] = t.stride(d);
+  }
+  static void set_pairs(char*& p, int64_t (&st)[4], const Tensor& t) {
+    p = t.defined() ? ptr(t) : nullptr;
+    for (int d = 0; d < 4; ++d) st[d] = t.defined() ? t.stride(d) : 0;
+  }
+  static FlashArgs flash_args(const AttentionArgs& args) {
+    FlashArgs a{};
+    a.B = args.q.size(0), a.H = args.q.size(1), a.T = args.q.size(2), a.D = args.q.size(3);
+    a.S = args.k.size(2), a.Dv = args.v.size(3);
+    set_rows(a.q, a.q_st, args.q);
+    set_rows(a.k, a.k_st, args.k);
+    set_rows(a.v, a.v_st, args.v);
+    set_pairs(a.blocked, a.blocked_st, args.blocked);
+    set_pairs(a.additive, a.additive_st, args.additive);
+    a.causal = args.causal;
+    a.scale = args.scale;
+    a.dropout = args.dropout_p > 0;
+    a.seed = args.seed, a.offset = args.offset;
+    a.threshold = static_cast<uint32_t>(std::ceil((1.0 - args.dropout_p) * 16777216.0));
+    a.kept_scale = 1.0 / (1.0 - args.dropout_p);
+    a.dtype = args.q.dtype();
+    return a;
+  }
 
   static int64_t index_stride(const Tensor& index) {
     return (index.dim() == 0 ? 1 : index.strides()[0]) * static_cast<int64_t>(sizeof(int64_t));

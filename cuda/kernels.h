@@ -272,6 +272,265 @@ struct GemmBody {
   }
 };
 
+// Layer norm, one row per index, statistics in double as on the CPU.
+template <class T>
+struct LayerNormForwardBody {
+  LayerNormArgs a;
+  HEED_HD void operator()(int64_t r) const {
+    const int64_t C = a.cols;
+    const T* x = reinterpret_cast<const T*>(a.x) + r * C;
+    const T* w = reinterpret_cast<const T*>(a.weight);
+    const T* b = reinterpret_cast<const T*>(a.bias);
+    T* y = reinterpret_cast<T*>(a.y) + r * C;
+    double sum = 0;
+    for (int64_t c = 0; c < C; ++c) sum += x[c];
+    const double mu = sum / static_cast<double>(C);
+    double sq = 0;
+    for (int64_t c = 0; c < C; ++c) sq += (x[c] - mu) * (x[c] - mu);
+    const T m = static_cast<T>(mu), rs = static_cast<T>(1.0 / std::sqrt(sq / static_cast<double>(C) + a.eps));
+    reinterpret_cast<T*>(a.mean)[r] = m;
+    reinterpret_cast<T*>(a.rstd)[r] = rs;
+    for (int64_t c = 0; c < C; ++c) {
+      T v = (x[c] - m) * rs;
+      if (w) v *= w[c];
+      if (b) v += b[c];
+      y[c] = v;
+    }
+  }
+};
+
+// dx of one row per index: rstd·(g − mean(g) − x̂·mean(g·x̂)), g = dy·weight.
+template <class T>
+struct LayerNormBackwardBody {
+  LayerNormArgs a;
+  HEED_HD void operator()(int64_t r) const {
+    const int64_t C = a.cols;
+    const T* x = reinterpret_cast<const T*>(a.x) + r * C;
+    const T* dy = reinterpret_cast<const T*>(a.dy) + r * C;
+    const T* w = reinterpret_cast<const T*>(a.weight);
+    const T m = reinterpret_cast<const T*>(a.mean)[r], rs = reinterpret_cast<const T*>(a.rstd)[r];
+    double sum_g = 0, sum_gx = 0;
+    for (int64_t c = 0; c < C; ++c) {
+      const T xhat = (x[c] - m) * rs, g = w ? dy[c] * w[c] : dy[c];
+      sum_g += g;
+      sum_gx += g * xhat;
+    }
+    const T mean_g = static_cast<T>(sum_g / static_cast<double>(C));
+    const T mean_gx = static_cast<T>(sum_gx / static_cast<double>(C));
+    T* dx = reinterpret_cast<T*>(a.dx) + r * C;
+    for (int64_t c = 0; c < C; ++c) {
+      const T xhat = (x[c] - m) * rs, g = w ? dy[c] * w[c] : dy[c];
+      dx[c] = rs * (g - mean_g - xhat * mean_gx);
+    }
+  }
+};
+
+// dweight and dbias of one column per index: sums over the rows of dy·x̂ and dy.
+template <class T>
+struct LayerNormParamsBody {
+  LayerNormArgs a;
+  HEED_HD void operator()(int64_t c) const {
+    const T* x = reinterpret_cast<const T*>(a.x);
+    const T* dy = reinterpret_cast<const T*>(a.dy);
+    const T* mean = reinterpret_cast<const T*>(a.mean);
+    const T* rstd = reinterpret_cast<const T*>(a.rstd);
+    double dw = 0, db = 0;
+    for (int64_t r = 0; r < a.rows; ++r) {
+      const T g = dy[r * a.cols + c];
+      dw += g * ((x[r * a.cols + c] - mean[r]) * rstd[r]);
+      db += g;
+    }
+    if (a.dweight) reinterpret_cast<T*>(a.dweight)[c] = static_cast<T>(dw);
+    if (a.dbias) reinterpret_cast<T*>(a.dbias)[c] = static_cast<T>(db);
+  }
+};
+
+template <class T>
+HEED_HD inline T sigmoid(T x) {
+  return fn::Sigmoid{}(x);
+}
+
+// The LSTM step, one (batch, unit) per index.
+template <class T>
+struct LstmForwardBody {
+  LstmArgs a;
+  HEED_HD void operator()(int64_t idx) const {
+    const int64_t N = a.hidden, b = idx / N, n = idx % N;
+    T* gates = reinterpret_cast<T*>(a.gates) + b * 4 * N;
+    const T i = sigmoid(gates[n]), f = sigmoid(gates[N + n]), g = std::tanh(gates[2 * N + n]),
+            o = sigmoid(gates[3 * N + n]);
+    gates[n] = i, gates[N + n] = f, gates[2 * N + n] = g, gates[3 * N + n] = o;
+    const T cn = f * reinterpret_cast<const T*>(a.c)[idx] + i * g, t = std::tanh(cn);
+    reinterpret_cast<T*>(a.c_next)[idx] = cn;
+    reinterpret_cast<T*>(a.tanh_c)[idx] = t;
+    reinterpret_cast<T*>(a.h_next)[idx] = o * t;
+  }
+};
+
+template <class T>
+struct LstmBackwardBody {
+  LstmArgs a;
+  HEED_HD void operator()(int64_t idx) const {
+    const int64_t N = a.hidden, b = idx / N, n = idx % N;
+    const T* gates = reinterpret_cast<const T*>(a.gates) + b * 4 * N;
+    const T i = gates[n], f = gates[N + n], g = gates[2 * N + n], o = gates[3 * N + n];
+    const T t = reinterpret_cast<const T*>(a.tanh_c)[idx], dh = reinterpret_cast<const T*>(a.dh_next)[idx];
+    const T dct = reinterpret_cast<const T*>(a.dc_next)[idx] + dh * o * (T(1) - t * t);
+    T* dg = reinterpret_cast<T*>(a.dgates) + b * 4 * N;
+    dg[3 * N + n] = dh * t * o * (T(1) - o);
+    dg[n] = dct * g * i * (T(1) - i);
+    dg[N + n] = dct * reinterpret_cast<const T*>(a.c)[idx] * f * (T(1) - f);
+    dg[2 * N + n] = dct * i * (T(1) - g * g);
+    reinterpret_cast<T*>(a.dc)[idx] = dct * f;
+  }
+};
+
+// Flash attention (after FlashAttention-2, Dao 2023, https://arxiv.org/abs/2307.08691, one
+// thread per query or key row rather than per tile): the weights of a query are recomputed
+// from its scores and log-sum-exp whenever they are needed, never stored.
+template <class T>
+struct Flash {
+  FlashArgs a;
+
+  HEED_HD const T* row(const char* base, const int64_t* st, int64_t b, int64_t h, int64_t r) const {
+    return reinterpret_cast<const T*>(base) + b * st[0] + h * st[1] + r * st[2];
+  }
+  HEED_HD T* row(char* base, const int64_t* st, int64_t b, int64_t h, int64_t r) const {
+    return reinterpret_cast<T*>(base) + b * st[0] + h * st[1] + r * st[2];
+  }
+  // The score of query t for key s in head (b, h); false when the pair is masked out.
+  HEED_HD bool score(int64_t b, int64_t h, int64_t t, int64_t s, T& out) const {
+    if (a.causal && s > t) return false;
+    if (a.blocked && a.blocked[b * a.blocked_st[0] + h * a.blocked_st[1] + t * a.blocked_st[2] + s * a.blocked_st[3]])
+      return false;
+    const T* q = row(a.q, a.q_st, b, h, t);
+    const T* k = row(a.k, a.k_st, b, h, s);
+    T dot = 0;
+    for (int64_t d = 0; d < a.D; ++d) dot += q[d] * k[d];
+    T sc = static_cast<T>(a.scale) * dot;
+    if (a.additive)
+      sc += reinterpret_cast<const T*>(a.additive)[b * a.additive_st[0] + h * a.additive_st[1] +
+                                                   t * a.additive_st[2] + s * a.additive_st[3]];
+    out = sc;
+    return sc != static_cast<T>(-HUGE_VAL);  // an additive −inf masks out too
+  }
+  // The dropout factor of weight (b, h, t, s): 0 or 1/(1−p); 1 without dropout.
+  HEED_HD T factor(int64_t b, int64_t h, int64_t t, int64_t s) const {
+    if (!a.dropout) return 1;
+    const auto i = static_cast<uint64_t>(((b * a.H + h) * a.T + t) * a.S + s);
+    return (philox::draw(a.offset + i / 4, a.seed).v[i % 4] >> 8) < a.threshold ? static_cast<T>(a.kept_scale) : T(0);
+  }
+  HEED_HD T lse(int64_t b, int64_t h, int64_t t) const {
+    return reinterpret_cast<const T*>(a.lse)[(b * a.H + h) * a.T + t];
+  }
+};
+
+// Forward, one query per index: the log-sum-exp in one pass (online maximum), then the output.
+template <class T>
+struct FlashForwardBody {
+  Flash<T> f;
+  HEED_HD void operator()(int64_t idx) const {
+    const FlashArgs& a = f.a;
+    const int64_t b = idx / (a.H * a.T), h = (idx / a.T) % a.H, t = idx % a.T;
+    T m = static_cast<T>(-HUGE_VAL), l = 0, sc;
+    for (int64_t s = 0; s < a.S; ++s) {
+      if (!f.score(b, h, t, s, sc)) continue;
+      if (sc > m) {
+        l = l * std::exp(m - sc) + T(1);
+        m = sc;
+      } else {
+        l += std::exp(sc - m);
+      }
+    }
+    const T lse = m == static_cast<T>(-HUGE_VAL) ? m : m + std::log(l);
+    reinterpret_cast<T*>(a.lse)[idx] = lse;
+    T* out = f.row(a.out, a.out_st, b, h, t);
+    for (int64_t d = 0; d < a.Dv; ++d) out[d] = 0;
+    if (lse == static_cast<T>(-HUGE_VAL)) return;  // nothing to attend to: a zero output
+    for (int64_t s = 0; s < a.S; ++s) {
+      if (!f.score(b, h, t, s, sc)) continue;
+      const T p = std::exp(sc - lse) * f.factor(b, h, t, s);
+      const T* v = f.row(a.v, a.v_st, b, h, s);
+      for (int64_t d = 0; d < a.Dv; ++d) out[d] += p * v[d];
+    }
+  }
+};
+
+// Backward, step 1, one query per index: delta = dout·out (= Σ_s P·dP over the keys).
+template <class T>
+struct FlashDeltaBody {
+  Flash<T> f;
+  HEED_HD void operator()(int64_t idx) const {
+    const FlashArgs& a = f.a;
+    const int64_t b = idx / (a.H * a.T), h = (idx / a.T) % a.H, t = idx % a.T;
+    const T* o = f.row(a.out, a.out_st, b, h, t);
+    const T* g = f.row(a.dout, a.dout_st, b, h, t);
+    double acc = 0;
+    for (int64_t d = 0; d < a.Dv; ++d) acc += static_cast<double>(o[d]) * g[d];
+    reinterpret_cast<T*>(a.delta)[idx] = static_cast<T>(acc);
+  }
+};
+
+// dscore of (t, s) = P·(factor·(dout_t·v_s) − delta_t); false when masked (or P is 0).
+template <class T>
+HEED_HD inline bool flash_dscore(const Flash<T>& f, int64_t b, int64_t h, int64_t t, int64_t s, T& p_applied,
+                                 T& ds) {
+  const FlashArgs& a = f.a;
+  const T lse = f.lse(b, h, t);
+  T sc;
+  if (lse == static_cast<T>(-HUGE_VAL) || !f.score(b, h, t, s, sc)) return false;
+  const T p = std::exp(sc - lse), fac = f.factor(b, h, t, s);
+  const T* g = f.row(a.dout, a.dout_st, b, h, t);
+  const T* v = f.row(a.v, a.v_st, b, h, s);
+  T dp = 0;
+  for (int64_t d = 0; d < a.Dv; ++d) dp += g[d] * v[d];
+  p_applied = p * fac;
+  ds = p * (fac * dp - reinterpret_cast<const T*>(a.delta)[(b * a.H + h) * a.T + t]);
+  return true;
+}
+
+// Step 2, one query per index: dq_t = scale·Σ_s dscore·k_s.
+template <class T>
+struct FlashDqBody {
+  Flash<T> f;
+  HEED_HD void operator()(int64_t idx) const {
+    const FlashArgs& a = f.a;
+    const int64_t b = idx / (a.H * a.T), h = (idx / a.T) % a.H, t = idx % a.T;
+    T* dq = f.row(a.dq, a.dq_st, b, h, t);
+    for (int64_t d = 0; d < a.D; ++d) dq[d] = 0;
+    T p, ds;
+    for (int64_t s = 0; s < a.S; ++s) {
+      if (!flash_dscore(f, b, h, t, s, p, ds)) continue;
+      const T* k = f.row(a.k, a.k_st, b, h, s);
+      const T c = static_cast<T>(a.scale) * ds;
+      for (int64_t d = 0; d < a.D; ++d) dq[d] += c * k[d];
+    }
+  }
+};
+
+// Step 3, one key per index: dv_s = Σ_t applied weight·dout_t, dk_s = scale·Σ_t dscore·q_t.
+template <class T>
+struct FlashDkvBody {
+  Flash<T> f;
+  HEED_HD void operator()(int64_t idx) const {
+    const FlashArgs& a = f.a;
+    const int64_t b = idx / (a.H * a.S), h = (idx / a.S) % a.H, s = idx % a.S;
+    T* dk = f.row(a.dk, a.dk_st, b, h, s);
+    T* dv = f.row(a.dv, a.dv_st, b, h, s);
+    for (int64_t d = 0; d < a.D; ++d) dk[d] = 0;
+    for (int64_t d = 0; d < a.Dv; ++d) dv[d] = 0;
+    T p, ds;
+    for (int64_t t = 0; t < a.T; ++t) {
+      if (!flash_dscore(f, b, h, t, s, p, ds)) continue;
+      const T* g = f.row(a.dout, a.dout_st, b, h, t);
+      const T* q = f.row(a.q, a.q_st, b, h, t);
+      const T c = static_cast<T>(a.scale) * ds;
+      for (int64_t d = 0; d < a.Dv; ++d) dv[d] += p * g[d];
+      for (int64_t d = 0; d < a.D; ++d) dk[d] += c * q[d];
+    }
+  }
+};
+
 // The kernels of Launcher, for an executor Exec with
 //   template <class Body> static void launch(int64_t n, const Body& body);
 template <class Exec>
@@ -310,11 +569,12 @@ class KernelLauncher : public Launcher {
     dispatch(a.dtype, [&](auto tag) {
       using T = decltype(tag);
       switch (a.op) {
-#define HEED_CASE(name, is_bool)                                                                     \
-  case BinaryOp::name:                                                                               \
-    Exec::launch(a.l.numel(),                                                                        \
-                 BinaryBody<std::conditional_t<is_bool, uint8_t, T>, T, fn::name>{a.l, a.out, a.x, a.y, fn::name{}}); \
-    break;
+#define HEED_CASE(name, is_bool)                                                         \
+  case BinaryOp::name: {                                                                 \
+    using To = std::conditional_t<is_bool, uint8_t, T>;                                  \
+    Exec::launch(a.l.numel(), BinaryBody<To, T, fn::name>{a.l, a.out, a.x, a.y, fn::name{}}); \
+    break;                                                                               \
+  }
         HEED_BINARY_OPS(HEED_CASE)
 #undef HEED_CASE
       }
@@ -360,6 +620,38 @@ class KernelLauncher : public Launcher {
   }
   void dropout(const DropoutArgs& a) override {
     dispatch_floating(a.dtype, "dropout", [&](auto tag) { Exec::launch(a.n, DropoutBody<decltype(tag)>{a}); });
+  }
+  void layer_norm_forward(const LayerNormArgs& a) override {
+    dispatch_floating(a.dtype, "layer_norm",
+                      [&](auto tag) { Exec::launch(a.rows, LayerNormForwardBody<decltype(tag)>{a}); });
+  }
+  void layer_norm_backward(const LayerNormArgs& a) override {
+    dispatch_floating(a.dtype, "layer_norm", [&](auto tag) {
+      Exec::launch(a.rows, LayerNormBackwardBody<decltype(tag)>{a});
+      if (a.dweight || a.dbias) Exec::launch(a.cols, LayerNormParamsBody<decltype(tag)>{a});
+    });
+  }
+  void lstm_cell_forward(const LstmArgs& a) override {
+    dispatch_floating(a.dtype, "lstm_step",
+                      [&](auto tag) { Exec::launch(a.batch * a.hidden, LstmForwardBody<decltype(tag)>{a}); });
+  }
+  void flash_attention_forward(const FlashArgs& a) override {
+    dispatch_floating(a.dtype, "scaled_dot_product_attention", [&](auto tag) {
+      using T = decltype(tag);
+      Exec::launch(a.B * a.H * a.T, FlashForwardBody<T>{Flash<T>{a}});
+    });
+  }
+  void flash_attention_backward(const FlashArgs& a) override {
+    dispatch_floating(a.dtype, "scaled_dot_product_attention", [&](auto tag) {
+      using T = decltype(tag);
+      Exec::launch(a.B * a.H * a.T, FlashDeltaBody<T>{Flash<T>{a}});
+      Exec::launch(a.B * a.H * a.T, FlashDqBody<T>{Flash<T>{a}});
+      Exec::launch(a.B * a.H * a.S, FlashDkvBody<T>{Flash<T>{a}});
+    });
+  }
+  void lstm_cell_backward(const LstmArgs& a) override {
+    dispatch_floating(a.dtype, "lstm_step",
+                      [&](auto tag) { Exec::launch(a.batch * a.hidden, LstmBackwardBody<decltype(tag)>{a}); });
   }
 
  protected:

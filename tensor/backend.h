@@ -13,6 +13,9 @@
 namespace heed {
 
 enum class RandomKind : uint8_t { Uniform, Normal };
+// Attention: the kernels below that keep the (B,H,T,S) weights; FlashAttention: the ones that
+// never hold them (only a log-sum-exp per query), which serve when the weights are not asked for.
+enum class FusedKernel : uint8_t { LayerNorm, LstmStep, Attention, FlashAttention };
 
 // Scaled dot-product attention for the fused kernels below. Shape legend: B batch, H heads,
 // T queries, S keys, D head size, Dv value head size.
@@ -76,8 +79,8 @@ class Backend {
   // philox::uniform(seed, offset, i) < 1 − p (the stream bernoulli() draws).
   virtual void dropout(const Tensor& x, const Tensor& out, double p, uint64_t seed, uint64_t offset) = 0;
 
-  // ---- fused kernels: optional; callers fall back to composed ops when has_fused() is false.
-  virtual bool has_fused() const { return false; }
+  // ---- fused kernels: optional; callers fall back to composed ops when has_fused(kernel) is false.
+  virtual bool has_fused(FusedKernel) const { return false; }
   // Layer norm over the last dim of contiguous x (R,C): y = (x − mean)·rstd·weight + bias, with
   // mean and rstd (R) saved for the backward; weight and bias (C) may be undefined.
   virtual void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps,
@@ -101,6 +104,14 @@ class Backend {
   // contiguous (B,H,T,S)) is a gradient arriving at the weights themselves.
   virtual void attention_backward(const AttentionArgs& args, const Tensor& probs, const Tensor& dout,
                                   const Tensor& dprobs, const Tensor& dq, const Tensor& dk, const Tensor& dv);
+  // out (B,H,T,Dv, unit last stride) and lse (B,H,T, contiguous): log Σ_s exp(score) over the
+  // keys a query attends to (−inf for a query with none: its output is 0). No (T,S) matrix is
+  // stored; the backward recomputes the weights from lse.
+  virtual void flash_attention_forward(const AttentionArgs& args, const Tensor& out, const Tensor& lse);
+  // dq, dk, dv shaped as q, k, v (unit last stride) from dout (unit last stride); out and lse
+  // as the forward wrote them.
+  virtual void flash_attention_backward(const AttentionArgs& args, const Tensor& out, const Tensor& lse,
+                                        const Tensor& dout, const Tensor& dq, const Tensor& dk, const Tensor& dv);
 };
 
 Backend& backend_for(Device device);

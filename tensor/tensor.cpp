@@ -33,7 +33,7 @@ MemoryStats memory_stats(Device device) { return backend_for(device).memory_stat
 void reset_peak_memory(Device device) { backend_for(device).reset_peak_memory(device.index); }
 void empty_cache(Device device) { backend_for(device).empty_cache(device.index); }
 
-// Fused kernels a backend does not provide (has_fused() false): callers never reach these.
+// Fused kernels a backend does not provide (has_fused(kernel) false): callers never reach these.
 void Backend::layer_norm_forward(const Tensor&, const Tensor&, const Tensor&, double, const Tensor&, const Tensor&,
                                  const Tensor&) {
   HEED_FAIL("layer_norm: backend {} has no fused kernel", name());
@@ -51,6 +51,13 @@ void Backend::lstm_cell_backward(const Tensor&, const Tensor&, const Tensor&, co
 }
 void Backend::attention_forward(const AttentionArgs&, const Tensor&, const Tensor&) {
   HEED_FAIL("scaled_dot_product_attention: backend {} has no fused kernel", name());
+}
+void Backend::flash_attention_forward(const AttentionArgs&, const Tensor&, const Tensor&) {
+  HEED_FAIL("scaled_dot_product_attention: backend {} has no flash attention kernel", name());
+}
+void Backend::flash_attention_backward(const AttentionArgs&, const Tensor&, const Tensor&, const Tensor&,
+                                       const Tensor&, const Tensor&, const Tensor&) {
+  HEED_FAIL("scaled_dot_product_attention: backend {} has no flash attention kernel", name());
 }
 void Backend::attention_backward(const AttentionArgs&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
                                  const Tensor&, const Tensor&) {

@@ -126,7 +126,8 @@ AttentionResult sdpa_composed(const Tensor& q, const Tensor& k, const Tensor& v,
 // The fused kernel serves float q, k, v on a backend that has it, unless a float mask needs a
 // gradient, or the weights are asked for together with dropout (they would be the dropped ones).
 bool fused_attention_serves(const Tensor& q, const AttentionOptions& o) {
-  return backend_for(q.device()).has_fused() && (q.dtype() == DType::Float32 || q.dtype() == DType::Float64) &&
+  return backend_for(q.device()).has_fused(FusedKernel::Attention) &&
+         (q.dtype() == DType::Float32 || q.dtype() == DType::Float64) &&
          !(o.attn_mask.defined() && o.attn_mask.is_floating_point() && o.attn_mask.requires_grad()) &&
          !(o.need_weights && o.dropout_p > 0);
 }
@@ -210,6 +211,40 @@ AttentionResult sdpa_fused(const Tensor& q, const Tensor& k, const Tensor& v, co
   return {out, options.need_weights ? probs : Tensor()};
 }
 
+// Flash attention serves where the fused kernel would and the weights are not asked for, on a
+// backend that has it (the cuda device): no (B,H,T,S) tensor is made, forward or backward.
+bool flash_attention_serves(const Tensor& q, const AttentionOptions& o) {
+  return backend_for(q.device()).has_fused(FusedKernel::FlashAttention) &&
+         (q.dtype() == DType::Float32 || q.dtype() == DType::Float64) &&
+         !(o.attn_mask.defined() && o.attn_mask.is_floating_point() && o.attn_mask.requires_grad()) &&
+         !o.need_weights;
+}
+
+AttentionResult sdpa_flash(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options,
+                           double scale) {
+  const int64_t B = q.size(0), H = q.size(1), T = q.size(2), S = k.size(2), Dv = v.size(3);
+  AttentionArgs a = fused_args(q, k, v, options, scale);
+  if (options.dropout_p > 0) {
+    Generator& gen = default_generator();  // the draws dropout() on the weights would take
+    a.offset = gen.advance(static_cast<uint64_t>(B * H * T * S));
+    a.seed = gen.seed();
+    a.dropout_p = options.dropout_p;
+  }
+  Tensor lse = raw::empty({B, H, T}, q.dtype(), q.device());
+  Tensor out = raw::permute(raw::empty({B, T, H, Dv}, q.dtype(), q.device()), {0, 2, 1, 3});
+  if (lse.numel() > 0) backend_for(q.device()).flash_attention_forward(a, out, lse);
+  if (auto node = autograd::make_node("scaled_dot_product_attention", {q, k, v}, {out})) {
+    node->backward = [q, k, v, options, a, lse, saved = autograd::SavedTensor(out)](const autograd::Grads& g) {
+      if (autograd::grad_mode_enabled()) return attention_grads(q, k, v, options, a, g[0], Tensor());
+      Tensor dq = raw::empty(q.shape(), q.dtype(), q.device()), dk = raw::empty(k.shape(), k.dtype(), k.device()),
+             dv = raw::empty(v.shape(), v.dtype(), v.device());
+      backend_for(q.device()).flash_attention_backward(a, saved.unpack(), lse, unit_last_stride(g[0]), dq, dk, dv);
+      return autograd::Grads{dq, dk, dv};
+    };
+  }
+  return {out, Tensor()};
+}
+
 }  // namespace
 
 AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
@@ -218,6 +253,7 @@ AttentionResult scaled_dot_product_attention(const Tensor& q, const Tensor& k, c
   HEED_CHECK(options.dropout_p >= 0 && options.dropout_p < 1,
              "scaled_dot_product_attention: dropout_p must be in [0, 1), got {}", options.dropout_p);
   const double scale = options.scale.value_or(1.0 / std::sqrt(static_cast<double>(q.size(3))));
+  if (flash_attention_serves(q, options)) return sdpa_flash(q, k, v, options, scale);
   return fused_attention_serves(q, options) ? sdpa_fused(q, k, v, options, scale)
                                             : sdpa_composed(q, k, v, options, scale);
 }
@@ -302,8 +338,8 @@ LstmState lstm_step(const Tensor& x_proj, const Tensor& h, const Tensor& c, cons
   HEED_CHECK(c.shape() == h.shape(), "lstm_step: c has shape {}, h has {}", c.shape(), h.shape());
   Backend& be = backend_for(x_proj.device());
   const DType dt = x_proj.dtype();
-  const bool fused = be.has_fused() && (dt == DType::Float32 || dt == DType::Float64) && h.dtype() == dt &&
-                     c.dtype() == dt && w_hh.dtype() == dt;
+  const bool fused = be.has_fused(FusedKernel::LstmStep) && (dt == DType::Float32 || dt == DType::Float64) &&
+                     h.dtype() == dt && c.dtype() == dt && w_hh.dtype() == dt;
   if (!fused) return lstm_step_composed(x_proj, h, c, w_hh);
   const int64_t B = h.size(0), N = h.size(1);
   // gates = x_proj + h·W_hhᵀ, then the activations in one pass (overwriting gates).

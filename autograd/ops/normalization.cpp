@@ -44,7 +44,8 @@ autograd::Grads layer_norm_grads(const Tensor& x, int64_t k, const Tensor& weigh
 Tensor layer_norm(const Tensor& x, int64_t k, const Tensor& weight, const Tensor& bias, double eps) {
   HEED_CHECK(k >= 1 && k <= x.dim(), "layer_norm: cannot normalise the last {} dims of shape {}", k, x.shape());
   Backend& be = backend_for(x.device());
-  const bool fused = be.has_fused() && (x.dtype() == DType::Float32 || x.dtype() == DType::Float64) &&
+  const bool fused = be.has_fused(FusedKernel::LayerNorm) &&
+                     (x.dtype() == DType::Float32 || x.dtype() == DType::Float64) &&
                      (!weight.defined() || weight.dtype() == x.dtype()) && (!bias.defined() || bias.dtype() == x.dtype());
   if (!fused) return layer_norm_composed(x, k, weight, bias, eps);
   int64_t C = 1;

@@ -446,7 +446,7 @@ class CpuBackend final : public Backend {
   void dropout(const Tensor& x, const Tensor& out, double p, uint64_t seed, uint64_t offset) override {
     cpu::dropout(x, out, p, seed, offset);
   }
-  bool has_fused() const override { return true; }
+  bool has_fused(FusedKernel k) const override { return k != FusedKernel::FlashAttention; }
   void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
                           const Tensor& mean, const Tensor& rstd) override {
     cpu::layer_norm_forward(x, weight, bias, eps, y, mean, rstd);

@@ -3,6 +3,7 @@
 // and a kernel body) and against a real GPU (test_cuda, skipped without one).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -338,6 +339,53 @@ TEST_CASE("device: gradcheck passes on the device in float64") {
   CHECK(gradcheck(f, {a, b}).ok);
 }
 
+TEST_CASE("device: flash attention matches the CPU's attention in every masking case, with gradients") {
+  manual_seed(16);
+  const int64_t B = 2, H = 3, T = 5, S = 7, D = 4, Dv = 6;
+  Tensor q = randn({B, H, T, D}), k = randn({B, H, S, D}), v = randn({B, H, S, Dv});
+  Tensor padding = zeros({B, S}).to(kBool);
+  padding = masked_fill(padding, tensor({0, 0, 0, 0, 1, 1, 1}).to(kBool).reshape({1, S}).expand({B, S}), 1);
+  Tensor bool_mask = (rand({T, S}) > 0.7).to(kBool);
+  std::vector<double> row_two(T * S, 0.0);  // query 2 sees no key at all
+  std::fill(row_two.begin() + 2 * S, row_two.begin() + 3 * S, 1.0);
+  Tensor all_blocked_row = from_vector(row_two, {T, S}).to(kBool);
+  Tensor additive = randn({B, 1, T, S});
+  additive = masked_fill(additive, rand({B, 1, T, S}) > 0.8, -std::numeric_limits<double>::infinity());
+  struct Case {
+    const char* name;
+    AttentionOptions o;
+  };
+  std::vector<Case> cases{{"plain", {}},
+                          {"causal", {.causal = true}},
+                          {"key padding", {.key_padding_mask = padding}},
+                          {"bool mask", {.attn_mask = bool_mask}},
+                          {"a row with no key", {.attn_mask = all_blocked_row}},
+                          {"additive mask with -inf", {.attn_mask = additive}},
+                          {"causal, padding and dropout", {.key_padding_mask = padding, .causal = true, .dropout_p = 0.3}},
+                          {"scale", {.scale = 0.7}}};
+  for (const Case& c : cases) {
+    INFO(std::string(c.name));
+    auto run = [&](Device device) {
+      Tensor qd = leaf(q, device), kd = leaf(k, device), vd = leaf(v, device);
+      AttentionOptions o = c.o;
+      if (o.attn_mask.defined()) o.attn_mask = o.attn_mask.to(device);
+      if (o.key_padding_mask.defined()) o.key_padding_mask = o.key_padding_mask.to(device);
+      manual_seed(17);  // the same dropout draws on both devices
+      Tensor out = scaled_dot_product_attention(qd, kd, vd, o).output;
+      (out * cos(out.detach())).sum().backward();
+      return std::vector<Tensor>{out, qd.grad(), kd.grad(), vd.grad()};
+    };
+    auto cpu = run(Device::cpu()), gpu = run(kDev);
+    for (size_t i = 0; i < cpu.size(); ++i) {
+      INFO("output ", i);
+      CHECK_CLOSE(gpu[i], cpu[i], 1e-5, 1e-4);
+    }
+  }
+  // Attention with its weights asked for takes the composed path on the device.
+  auto with_weights = scaled_dot_product_attention(dev(q), dev(k), dev(v), {.need_weights = true});
+  CHECK_CLOSE(with_weights.weights, scaled_dot_product_attention(q, k, v, {.need_weights = true}).weights, 1e-6, 1e-5);
+}
+
 TEST_CASE("device: layers run unchanged on the device and match the CPU") {
   manual_seed(14);
   SUBCASE("TransformerEncoderLayer, forward and backward") {
@@ -370,7 +418,30 @@ TEST_CASE("device: layers run unchanged on the device and match the CPU") {
     dev_lstm.load_state_dict(cpu_lstm.state_dict());
     dev_lstm.to(kDev);
     Tensor x = randn({7, 2, 3});
-    CHECK_CLOSE(dev_lstm.forward(dev(x)), cpu_lstm.forward(x), 1e-5, 1e-4);
+    Tensor yc = cpu_lstm.forward(x), yd = dev_lstm.forward(dev(x));
+    CHECK_CLOSE(yd, yc, 1e-5, 1e-4);
+    yc.pow(2).sum().backward();
+    yd.pow(2).sum().backward();
+    auto pc = cpu_lstm.named_parameters(), pd = dev_lstm.named_parameters();
+    for (size_t i = 0; i < pc.size(); ++i) {
+      INFO(pc[i].first);
+      CHECK_CLOSE(pd[i].second.grad(), pc[i].second.grad(), 1e-4, 1e-3);
+    }
+  }
+  SUBCASE("layer_norm with and without its parameters, with gradients") {
+    Tensor x = randn({6, 4, 5}) * 3 + 1, w = randn({4, 5}), b = randn({4, 5});
+    for (bool affine : {true, false}) {
+      auto run = [&](Device device) {
+        Tensor xd = leaf(x, device), wd = leaf(w, device), bd = leaf(b, device);
+        Tensor y = affine ? layer_norm(xd, 2, wd, bd, 1e-5) : layer_norm(xd, 2, Tensor(), Tensor(), 1e-5);
+        (y * sin(y.detach())).sum().backward();
+        std::vector<Tensor> out{y, xd.grad()};
+        if (affine) out.insert(out.end(), {wd.grad(), bd.grad()});
+        return out;
+      };
+      auto c = run(Device::cpu()), d = run(kDev);
+      for (size_t i = 0; i < c.size(); ++i) CHECK_CLOSE(d[i], c[i], 1e-5, 1e-4);
+    }
   }
   SUBCASE("conv2d and max_pool2d, with their gradients") {
     Tensor x = randn({2, 3, 9, 9}), w = randn({4, 3, 3, 3}), b = randn({4});

@@ -20,7 +20,8 @@ TEST_CASE("cuda: a CUDA device is visible and named") {
 TEST_CASE("cuda: TF32 matmuls are close to float32 ones, and off by default") {
   CHECK_FALSE(cuda::allow_tf32());
   manual_seed(1);
-  Tensor a = randn({256, 512}, {DType::Float32, Device::cuda()}), b = randn({512, 128}, {DType::Float32, Device::cuda()});
+  Tensor a = randn({256, 512}, {DType::Float32, Device::cuda()});
+  Tensor b = randn({512, 128}, {DType::Float32, Device::cuda()});
   Tensor exact = matmul(a, b);
   cuda::set_allow_tf32(true);
   Tensor fast = matmul(a, b);
