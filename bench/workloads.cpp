@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "autograd/attention.h"
+#include "autograd/node.h"
 #include "distributed/ddp.h"
 #include "nn/nn.h"
 #include "optim/optim.h"
@@ -202,6 +204,39 @@ Result mha(const Settings& s) {
   return r;
 }
 
+// ---- attention (GPU): scaled_dot_product_attention alone, the shape ----
+// batch 8, 16 heads, 1024 queries and keys, head size 64, float32; forward and forward +
+// backward of sum(output), without and with the causal mask. bench/torch/attention_gpu.py is
+// PyTorch's side (scripts/gpu-check runs both).
+Result attention(const Settings& s) {
+  HEED_CHECK(s.device.is_cuda(), "heed-bench: attention runs on the GPU only (--device cuda)");
+  const int64_t B = 8, H = 16, T = 1024, D = 64;
+  Result r;
+  r.add("shape", fmt::format("{}x{}x{}x{}", B, H, T, D));
+  for (bool causal : {false, true}) {
+    const Options o{DType::Float32, s.device, true};
+    Tensor q = randn({B, H, T, D}, o), k = randn({B, H, T, D}, o), v = randn({B, H, T, D}, o);
+    const AttentionOptions opts{.causal = causal};
+    const auto forward = time_ms(
+        [&] {
+          autograd::NoGradGuard no_grad;
+          (void)scaled_dot_product_attention(q, k, v, opts);
+        },
+        s);
+    const auto both = time_ms(
+        [&] {
+          for (Tensor* t : {&q, &k, &v}) t->zero_grad();
+          sum(scaled_dot_product_attention(q, k, v, opts).output).backward();
+        },
+        s);
+    const std::string tag = causal ? "causal_" : "";
+    r.add(tag + "forward_ms", median(forward));
+    r.add(tag + "forward_backward_ms", median(both));
+    if (!causal) add_times(r, both);
+  }
+  return r;
+}
+
 // ---- text: Transformer text classifier ----
 struct TextClassifier : nn::Module {
   std::shared_ptr<nn::Embedding> tokens;
@@ -375,7 +410,7 @@ Result overhead(const Settings& s) {
 
 const std::map<std::string, std::function<Result(const Settings&)>>& workloads() {
   static const std::map<std::string, std::function<Result(const Settings&)>> all{
-      {"gemm", gemm}, {"mha", mha},         {"text", text},         {"cnn", cnn},
+      {"gemm", gemm}, {"mha", mha},         {"text", text},         {"cnn", cnn}, {"attention", attention},
       {"lstm", lstm}, {"overhead", overhead}, {"memory", memory}, {"text-ddp", text_ddp}};
   return all;
 }
