@@ -180,9 +180,16 @@ class DeviceBackend final : public Backend {
     k_.dropout({ptr(out), ptr(x), x.numel(), x.dtype(), seed, offset, threshold, 1.0 / (1.0 - p)});
   }
 
-  // Fused: layer norm, the LSTM step and flash attention. Attention that returns its weights
-  // runs as composed ops (cuBLAS GEMMs, softmax).
+  // Fused: layer norm, the LSTM step, the Adam step and flash attention. Attention that returns
+  // its weights runs as composed ops (cuBLAS GEMMs, softmax).
   bool has_fused(FusedKernel kernel) const override { return kernel != FusedKernel::Attention; }
+  void adam_step(const fn::AdamUpdate& u, const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v,
+                 const Tensor& v_max) override {
+    on(p);
+    const Tensor& vm = v_max.defined() ? v_max : v;  // not written unless amsgrad
+    k_.adam_step({make_layout<5>(p.shape(), {&p, &g, &m, &v, &vm}), ptr(p), ptr(g), ptr(m), ptr(v), ptr(vm), u,
+                  p.dtype()});
+  }
   void flash_attention_forward(const AttentionArgs& args, const Tensor& out, const Tensor& lse) override {
     on(out);
     FlashArgs a = flash_args(args);

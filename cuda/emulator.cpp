@@ -11,6 +11,14 @@
 namespace heed::cuda {
 namespace {
 
+// A block of "device memory": 256-byte aligned as cudaMalloc's; a request larger than the
+// emulated device's memory fails, as it would on a GPU (and before the host's allocator sees it).
+constexpr size_t kEmulatedMemory = size_t{16} << 30;
+void* emulated_malloc(size_t nbytes, int) {
+  if (nbytes > kEmulatedMemory) return nullptr;
+  return std::aligned_alloc(256, (nbytes + 255) / 256 * 256);
+}
+
 // Runs body(i) for every i in order, as a GPU would run one thread per index.
 struct HostExec {
   template <class Body>
@@ -25,8 +33,7 @@ class HostLauncher final : public kernels::KernelLauncher<HostExec> {
     for (int d = 0; d < devices; ++d)
       memory_.push_back(std::make_unique<CachingAllocator>(
           fmt::format("cuda:{} (host emulator)", d),
-          CachingAllocator::System{[](size_t n, int) { return std::aligned_alloc(256, n); },
-                                   [](void* p, int) { std::free(p); }},
+          CachingAllocator::System{emulated_malloc, [](void* p, int) { std::free(p); }},
           d, size_t{1} << 30));
   }
   const char* name() const override { return "cuda (host emulator)"; }

@@ -4,6 +4,7 @@
 // layouts, the row- to column-major GEMM mapping, every op and layer on the cuda device) is then
 // tested on machines without a GPU; what it cannot show is how the CUDA runtime, cuBLAS and the
 // hardware behave (tests/cuda/test_cuda.cpp, on a GPU, does). Slow: for tests and teaching.
+// An allocation larger than 16 GiB fails on an emulated device, as on a GPU of that size.
 #pragma once
 
 namespace heed::cuda {

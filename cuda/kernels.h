@@ -531,6 +531,17 @@ struct FlashDkvBody {
   }
 };
 
+template <class T>
+struct AdamBody {
+  AdamArgs a;
+  HEED_HD void operator()(int64_t i) const {
+    int64_t o[5];
+    a.l.offsets(i, o);
+    a.update(at<T>(a.param, o[0]), at<T>(a.grad, o[1]), at<T>(a.exp_avg, o[2]), at<T>(a.exp_avg_sq, o[3]),
+             at<T>(a.max_exp_avg_sq, o[4]));
+  }
+};
+
 // The kernels of Launcher, for an executor Exec with
 //   template <class Body> static void launch(int64_t n, const Body& body);
 template <class Exec>
@@ -634,6 +645,9 @@ class KernelLauncher : public Launcher {
   void lstm_cell_forward(const LstmArgs& a) override {
     dispatch_floating(a.dtype, "lstm_step",
                       [&](auto tag) { Exec::launch(a.batch * a.hidden, LstmForwardBody<decltype(tag)>{a}); });
+  }
+  void adam_step(const AdamArgs& a) override {
+    dispatch_floating(a.dtype, "adam_step", [&](auto tag) { Exec::launch(a.l.numel(), AdamBody<decltype(tag)>{a}); });
   }
   void flash_attention_forward(const FlashArgs& a) override {
     dispatch_floating(a.dtype, "scaled_dot_product_attention", [&](auto tag) {

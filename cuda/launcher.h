@@ -91,6 +91,13 @@ struct FlashArgs {
   double kept_scale;
   DType dtype;
 };
+// One Adam / AdamW step: l walks (param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq).
+struct AdamArgs {
+  Layout<5> l;
+  char *param, *grad, *exp_avg, *exp_avg_sq, *max_exp_avg_sq;
+  fn::AdamUpdate update;
+  DType dtype;
+};
 // Column-major GEMM, as BLAS reads it: C (m×n, ldc) = op(A) (m×k) · op(B) (k×n), `batch` times,
 // operand i of the batch at A + i·stride_a (elements; 0 repeats one matrix).
 struct GemmArgs {
@@ -134,6 +141,7 @@ class Launcher {
   virtual void layer_norm_backward(const LayerNormArgs& a) = 0;
   virtual void lstm_cell_forward(const LstmArgs& a) = 0;
   virtual void lstm_cell_backward(const LstmArgs& a) = 0;
+  virtual void adam_step(const AdamArgs& a) = 0;
   virtual void flash_attention_forward(const FlashArgs& a) = 0;
   virtual void flash_attention_backward(const FlashArgs& a) = 0;  // delta: scratch the kernel fills
 };

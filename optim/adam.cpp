@@ -5,6 +5,7 @@
 
 #include "autograd/node.h"
 #include "optim/inplace.h"
+#include "tensor/backend.h"
 #include "tensor/ops.h"
 
 namespace heed::optim {
@@ -39,6 +40,29 @@ void AdamFamily::check_options(const std::map<std::string, double>& o) const {
   HEED_CHECK(o.at("weight_decay") >= 0, "{}: invalid weight_decay {} (must be >= 0)", who, o.at("weight_decay"));
 }
 
+void adam_update_composed(const fn::AdamUpdate& u, const Tensor& param, Tensor grad, const Tensor& exp_avg,
+                          const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq) {
+  if (u.decoupled) {
+    detail::mul_(param, 1 - u.lr * u.weight_decay);
+  } else if (u.weight_decay != 0) {
+    grad = detail::added(grad, param, u.weight_decay);
+  }
+  // Decay the first and second moment running averages.
+  detail::mul_(exp_avg, u.beta1);
+  detail::add_(exp_avg, grad, 1 - u.beta1);
+  detail::mul_(exp_avg_sq, u.beta2);
+  detail::addcmul_(exp_avg_sq, grad, grad, 1 - u.beta2);
+  Tensor second_moment = exp_avg_sq;
+  if (u.amsgrad) {
+    second_moment = max_exp_avg_sq;
+    detail::maximum_(second_moment, exp_avg_sq);
+  }
+  Tensor denom = detail::sqrt(second_moment);
+  detail::div_(denom, u.bias_correction2_sqrt);
+  detail::add_(denom, u.eps);
+  detail::addcdiv_(param, exp_avg, denom, -u.step_size);
+}
+
 void AdamFamily::step() {
   NoGradGuard no_grad;
   for (const ParamGroup& group : param_groups()) {
@@ -52,36 +76,28 @@ void AdamFamily::step() {
         state.buffers["exp_avg_sq"] = zeros_like(param);
       }
       if (o.amsgrad && !state.buffers.count("max_exp_avg_sq")) state.buffers["max_exp_avg_sq"] = zeros_like(param);
-      const Tensor& exp_avg = state.buffers.at("exp_avg");
-      const Tensor& exp_avg_sq = state.buffers.at("exp_avg_sq");
       state.step += 1;
-
-      if (decoupled_weight_decay_) {
-        detail::mul_(param, 1 - o.lr * o.weight_decay);
-      } else if (o.weight_decay != 0) {
-        grad = detail::added(grad, param, o.weight_decay);
-      }
-      // Decay the first and second moment running averages.
-      detail::mul_(exp_avg, o.beta1);
-      detail::add_(exp_avg, grad, 1 - o.beta1);
-      detail::mul_(exp_avg_sq, o.beta2);
-      detail::addcmul_(exp_avg_sq, grad, grad, 1 - o.beta2);
-
       const double step = static_cast<double>(state.step);
       const double bias_correction1 = 1 - std::pow(o.beta1, step);
       const double bias_correction2 = 1 - std::pow(o.beta2, step);
-      const double step_size = o.lr / bias_correction1;
-      const double bias_correction2_sqrt = std::sqrt(bias_correction2);
-
-      Tensor second_moment = exp_avg_sq;
-      if (o.amsgrad) {
-        second_moment = state.buffers.at("max_exp_avg_sq");
-        detail::maximum_(second_moment, exp_avg_sq);
-      }
-      Tensor denom = detail::sqrt(second_moment);
-      detail::div_(denom, bias_correction2_sqrt);
-      detail::add_(denom, o.eps);
-      detail::addcdiv_(param, exp_avg, denom, -step_size);
+      const fn::AdamUpdate u{.decoupled = decoupled_weight_decay_,
+                             .amsgrad = o.amsgrad,
+                             .weight_decay = o.weight_decay,
+                             .lr = o.lr,
+                             .beta1 = o.beta1,
+                             .beta2 = o.beta2,
+                             .eps = o.eps,
+                             .step_size = o.lr / bias_correction1,
+                             .bias_correction2_sqrt = std::sqrt(bias_correction2)};
+      const Tensor max_exp_avg_sq = o.amsgrad ? state.buffers.at("max_exp_avg_sq") : Tensor();
+      // One pass where the backend has the fused kernel (same bits as the composed ops).
+      Backend& be = backend_for(param.device());
+      if (be.has_fused(FusedKernel::AdamStep) && grad.dtype() == param.dtype() && grad.device() == param.device() &&
+          grad.shape() == param.shape())
+        be.adam_step(u, param, grad, state.buffers.at("exp_avg"), state.buffers.at("exp_avg_sq"), max_exp_avg_sq);
+      else
+        adam_update_composed(u, param, grad, state.buffers.at("exp_avg"), state.buffers.at("exp_avg_sq"),
+                             max_exp_avg_sq);
     }
   }
 }

@@ -15,7 +15,7 @@ namespace heed {
 enum class RandomKind : uint8_t { Uniform, Normal };
 // Attention: the kernels below that keep the (B,H,T,S) weights; FlashAttention: the ones that
 // never hold them (only a log-sum-exp per query), which serve when the weights are not asked for.
-enum class FusedKernel : uint8_t { LayerNorm, LstmStep, Attention, FlashAttention };
+enum class FusedKernel : uint8_t { LayerNorm, LstmStep, Attention, FlashAttention, AdamStep };
 
 // Scaled dot-product attention for the fused kernels below. Shape legend: B batch, H heads,
 // T queries, S keys, D head size, Dv value head size.
@@ -104,6 +104,10 @@ class Backend {
   // contiguous (B,H,T,S)) is a gradient arriving at the weights themselves.
   virtual void attention_backward(const AttentionArgs& args, const Tensor& probs, const Tensor& dout,
                                   const Tensor& dprobs, const Tensor& dq, const Tensor& dk, const Tensor& dv);
+  // One Adam / AdamW step (fn::AdamUpdate) over a parameter, its gradient and its state, all of
+  // one shape, floating dtype and device (max_exp_avg_sq undefined unless amsgrad), in one pass.
+  virtual void adam_step(const fn::AdamUpdate& update, const Tensor& param, const Tensor& grad, const Tensor& exp_avg,
+                         const Tensor& exp_avg_sq, const Tensor& max_exp_avg_sq);
   // out (B,H,T,Dv, unit last stride) and lse (B,H,T, contiguous): log Σ_s exp(score) over the
   // keys a query attends to (−inf for a query with none: its output is 0). No (T,S) matrix is
   // stored; the backward recomputes the weights from lse.

@@ -154,6 +154,35 @@ struct Le { template <class T> HEED_HD uint8_t operator()(T x, T y) const { retu
 struct Gt { template <class T> HEED_HD uint8_t operator()(T x, T y) const { return x > y; } };
 struct Ge { template <class T> HEED_HD uint8_t operator()(T x, T y) const { return x >= y; } };
 
+// One element of an Adam / AdamW step, in the order and precision of torch.optim's
+// single-tensor code and of optim/'s composed step (every scalar in T, one rounding per op), so
+// the fused kernels give the same bits.
+struct AdamUpdate {
+  bool decoupled, amsgrad;
+  double weight_decay, lr, beta1, beta2, eps, step_size, bias_correction2_sqrt;
+  template <class T>
+  HEED_HD void operator()(T& p, T g, T& m, T& v, T& v_max) const {
+    if (decoupled) {
+      p = p * static_cast<T>(1 - lr * weight_decay);
+    } else if (weight_decay != 0) {
+      g = weight_decay == 1 ? g + p : g + p * static_cast<T>(weight_decay);
+    }
+    m = m * static_cast<T>(beta1);
+    m = beta1 == 0 ? m + g : m + g * static_cast<T>(1 - beta1);
+    v = v * static_cast<T>(beta2);
+    v = v + g * static_cast<T>(1 - beta2) * g;
+    T second = v;
+    if (amsgrad) {
+      v_max = Maximum{}(v_max, v);
+      second = v_max;
+    }
+    T denom = std::sqrt(second);
+    denom = denom / static_cast<T>(bias_correction2_sqrt);
+    denom = denom + static_cast<T>(eps);
+    p = p + m * static_cast<T>(-step_size) / denom;
+  }
+};
+
 }  // namespace heed::fn
 
 namespace heed {

@@ -52,6 +52,10 @@ void Backend::lstm_cell_backward(const Tensor&, const Tensor&, const Tensor&, co
 void Backend::attention_forward(const AttentionArgs&, const Tensor&, const Tensor&) {
   HEED_FAIL("scaled_dot_product_attention: backend {} has no fused kernel", name());
 }
+void Backend::adam_step(const fn::AdamUpdate&, const Tensor&, const Tensor&, const Tensor&, const Tensor&,
+                        const Tensor&) {
+  HEED_FAIL("adam_step: backend {} has no fused kernel", name());
+}
 void Backend::flash_attention_forward(const AttentionArgs&, const Tensor&, const Tensor&) {
   HEED_FAIL("scaled_dot_product_attention: backend {} has no flash attention kernel", name());
 }

@@ -447,6 +447,19 @@ class CpuBackend final : public Backend {
     cpu::dropout(x, out, p, seed, offset);
   }
   bool has_fused(FusedKernel k) const override { return k != FusedKernel::FlashAttention; }
+  void adam_step(const fn::AdamUpdate& u, const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v,
+                 const Tensor& v_max) override {
+    const Tensor& vm = v_max.defined() ? v_max : v;  // not written unless amsgrad
+    dispatch_floating(p.dtype(), "adam_step", [&](auto tag) {
+      using T = decltype(tag);
+      auto l = make_layout<5>(p.shape(), {&p, &g, &m, &v, &vm});
+      walk(l, bases<5>({&p, &g, &m, &v, &vm}), [u](char** q, const int64_t* s, int64_t n) {
+        for (int64_t i = 0; i < n; ++i)
+          u(at<T>(q[0], s[0], i), at<T>(q[1], s[1], i), at<T>(q[2], s[2], i), at<T>(q[3], s[3], i),
+            at<T>(q[4], s[4], i));
+      });
+    });
+  }
   void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
                           const Tensor& mean, const Tensor& rstd) override {
     cpu::layer_norm_forward(x, weight, bias, eps, y, mean, rstd);
