@@ -420,6 +420,10 @@ struct Flash {
     const auto i = static_cast<uint64_t>(((b * a.H + h) * a.T + t) * a.S + s);
     return (philox::draw(a.offset + i / 4, a.seed).v[i % 4] >> 8) < a.threshold ? static_cast<T>(a.kept_scale) : T(0);
   }
+  // Index idx of a (B,H,n) walk as (batch, head, row).
+  HEED_HD void split(int64_t idx, int64_t n, int64_t& b, int64_t& h, int64_t& r) const {
+    b = idx / (a.H * n), h = (idx / n) % a.H, r = idx % n;
+  }
   HEED_HD T lse(int64_t b, int64_t h, int64_t t) const {
     return reinterpret_cast<const T*>(a.lse)[(b * a.H + h) * a.T + t];
   }
@@ -431,7 +435,8 @@ struct FlashForwardBody {
   Flash<T> f;
   HEED_HD void operator()(int64_t idx) const {
     const FlashArgs& a = f.a;
-    const int64_t b = idx / (a.H * a.T), h = (idx / a.T) % a.H, t = idx % a.T;
+    int64_t b, h, t;
+    f.split(idx, a.T, b, h, t);
     T m = static_cast<T>(-HUGE_VAL), l = 0, sc;
     for (int64_t s = 0; s < a.S; ++s) {
       if (!f.score(b, h, t, s, sc)) continue;
@@ -462,7 +467,8 @@ struct FlashDeltaBody {
   Flash<T> f;
   HEED_HD void operator()(int64_t idx) const {
     const FlashArgs& a = f.a;
-    const int64_t b = idx / (a.H * a.T), h = (idx / a.T) % a.H, t = idx % a.T;
+    int64_t b, h, t;
+    f.split(idx, a.T, b, h, t);
     const T* o = f.row(a.out, a.out_st, b, h, t);
     const T* g = f.row(a.dout, a.dout_st, b, h, t);
     double acc = 0;
@@ -495,7 +501,8 @@ struct FlashDqBody {
   Flash<T> f;
   HEED_HD void operator()(int64_t idx) const {
     const FlashArgs& a = f.a;
-    const int64_t b = idx / (a.H * a.T), h = (idx / a.T) % a.H, t = idx % a.T;
+    int64_t b, h, t;
+    f.split(idx, a.T, b, h, t);
     T* dq = f.row(a.dq, a.dq_st, b, h, t);
     for (int64_t d = 0; d < a.D; ++d) dq[d] = 0;
     T p, ds;
@@ -514,7 +521,8 @@ struct FlashDkvBody {
   Flash<T> f;
   HEED_HD void operator()(int64_t idx) const {
     const FlashArgs& a = f.a;
-    const int64_t b = idx / (a.H * a.S), h = (idx / a.S) % a.H, s = idx % a.S;
+    int64_t b, h, s;
+    f.split(idx, a.S, b, h, s);
     T* dk = f.row(a.dk, a.dk_st, b, h, s);
     T* dv = f.row(a.dv, a.dv_st, b, h, s);
     for (int64_t d = 0; d < a.D; ++d) dk[d] = 0;

@@ -123,18 +123,24 @@ AttentionResult sdpa_composed(const Tensor& q, const Tensor& k, const Tensor& v,
   return {output, options.need_weights ? weights : Tensor()};
 }
 
-// The fused kernel serves float q, k, v on a backend that has it, unless a float mask needs a
-// gradient, or the weights are asked for together with dropout (they would be the dropped ones).
+// A fused kernel serves float q, k, v on a backend that has it, unless a float mask needs a
+// gradient. The one that keeps the weights does not serve when they are asked for together with
+// dropout (they would be the dropped ones); flash attention only when they are not asked for.
+bool kernel_serves(FusedKernel kernel, const Tensor& q, const AttentionOptions& o) {
+  return backend_for(q.device()).has_fused(kernel) && (q.dtype() == DType::Float32 || q.dtype() == DType::Float64) &&
+         !(o.attn_mask.defined() && o.attn_mask.is_floating_point() && o.attn_mask.requires_grad());
+}
 bool fused_attention_serves(const Tensor& q, const AttentionOptions& o) {
-  return backend_for(q.device()).has_fused(FusedKernel::Attention) &&
-         (q.dtype() == DType::Float32 || q.dtype() == DType::Float64) &&
-         !(o.attn_mask.defined() && o.attn_mask.is_floating_point() && o.attn_mask.requires_grad()) &&
-         !(o.need_weights && o.dropout_p > 0);
+  return kernel_serves(FusedKernel::Attention, q, o) && !(o.need_weights && o.dropout_p > 0);
+}
+bool flash_attention_serves(const Tensor& q, const AttentionOptions& o) {
+  return kernel_serves(FusedKernel::FlashAttention, q, o) && !o.need_weights;
 }
 
 Tensor unit_last_stride(const Tensor& t) { return t.stride(-1) == 1 ? t : raw::contiguous(t); }
 
-// The kernel's arguments for q, k, v and the masks of `options` (causal stays a flag).
+// The kernel's arguments for q, k, v and the masks of `options` (causal stays a flag), with the
+// dropout draws taken from the default generator.
 AttentionArgs fused_args(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options,
                          double scale) {
   AttentionArgs a;
@@ -152,6 +158,12 @@ AttentionArgs fused_args(const Tensor& q, const Tensor& k, const Tensor& v, cons
   if (additive.defined()) a.additive = raw::expand(additive, scores);
   a.causal = options.causal;
   a.scale = scale;
+  if (options.dropout_p > 0) {
+    Generator& gen = default_generator();  // the draws dropout() on the weights would take
+    a.offset = gen.advance(static_cast<uint64_t>(scores[0] * scores[1] * scores[2] * scores[3]));
+    a.seed = gen.seed();
+    a.dropout_p = options.dropout_p;
+  }
   return a;
 }
 
@@ -177,12 +189,6 @@ AttentionResult sdpa_fused(const Tensor& q, const Tensor& k, const Tensor& v, co
                            double scale) {
   const int64_t B = q.size(0), H = q.size(1), T = q.size(2), S = k.size(2), Dv = v.size(3);
   AttentionArgs a = fused_args(q, k, v, options, scale);
-  if (options.dropout_p > 0) {
-    Generator& gen = default_generator();  // the draws dropout() on the weights would take
-    a.offset = gen.advance(static_cast<uint64_t>(B * H * T * S));
-    a.seed = gen.seed();
-    a.dropout_p = options.dropout_p;
-  }
   Backend& be = backend_for(q.device());
   Tensor probs = raw::empty({B, H, T, S}, q.dtype(), q.device());
   // Written as (B,T,H,Dv), so merging the heads back, (B,T,H·Dv), is a view.
@@ -211,25 +217,11 @@ AttentionResult sdpa_fused(const Tensor& q, const Tensor& k, const Tensor& v, co
   return {out, options.need_weights ? probs : Tensor()};
 }
 
-// Flash attention serves where the fused kernel would and the weights are not asked for, on a
-// backend that has it (the cuda device): no (B,H,T,S) tensor is made, forward or backward.
-bool flash_attention_serves(const Tensor& q, const AttentionOptions& o) {
-  return backend_for(q.device()).has_fused(FusedKernel::FlashAttention) &&
-         (q.dtype() == DType::Float32 || q.dtype() == DType::Float64) &&
-         !(o.attn_mask.defined() && o.attn_mask.is_floating_point() && o.attn_mask.requires_grad()) &&
-         !o.need_weights;
-}
-
+// Attention through the flash kernels: no (B,H,T,S) tensor is made, forward or backward.
 AttentionResult sdpa_flash(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& options,
                            double scale) {
-  const int64_t B = q.size(0), H = q.size(1), T = q.size(2), S = k.size(2), Dv = v.size(3);
+  const int64_t B = q.size(0), H = q.size(1), T = q.size(2), Dv = v.size(3);
   AttentionArgs a = fused_args(q, k, v, options, scale);
-  if (options.dropout_p > 0) {
-    Generator& gen = default_generator();  // the draws dropout() on the weights would take
-    a.offset = gen.advance(static_cast<uint64_t>(B * H * T * S));
-    a.seed = gen.seed();
-    a.dropout_p = options.dropout_p;
-  }
   Tensor lse = raw::empty({B, H, T}, q.dtype(), q.device());
   Tensor out = raw::permute(raw::empty({B, T, H, Dv}, q.dtype(), q.device()), {0, 2, 1, 3});
   if (lse.numel() > 0) backend_for(q.device()).flash_attention_forward(a, out, lse);
