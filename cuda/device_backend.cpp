@@ -1,7 +1,6 @@
 #include "cuda/device_backend.h"
 
 #include <cmath>
-#include <limits>
 
 #include "tensor/backend.h"
 #include "tensor/make_layout.h"
@@ -31,21 +30,6 @@ int64_t inner_numel(const Tensor& t, int64_t dim) {
   int64_t n = 1;
   for (int64_t d = dim + 1; d < t.dim(); ++d) n *= t.shape()[d];
   return n;
-}
-
-// A matrix (batch, rows, cols) as BLAS reads it: row-major with a unit stride in the last dim
-// (`trans` false), or with a unit stride in the first (`trans` true); `ld` the other stride.
-struct BlasMatrix {
-  bool ok, trans;
-  int64_t ld;
-};
-BlasMatrix blas_matrix(const Tensor& t) {
-  const int64_t r = t.shape()[1], c = t.shape()[2], s0 = t.strides()[1], s1 = t.strides()[2];
-  if ((c == 1 || s1 == 1) && (r == 1 || s0 >= std::max<int64_t>(c, 1)))
-    return {true, false, r == 1 ? std::max<int64_t>(c, 1) : s0};
-  if ((r == 1 || s0 == 1) && (c == 1 || s1 >= std::max<int64_t>(r, 1)))
-    return {true, true, c == 1 ? std::max<int64_t>(r, 1) : s1};
-  return {false, false, 0};
 }
 
 class DeviceBackend final : public Backend {
@@ -84,18 +68,11 @@ class DeviceBackend final : public Backend {
 
   void reduce(ReduceOp op, const Tensor& x, const Tensor& out) override {
     on(out);
-    // x's dims split into kept (one output each) and reduced (combined by each output).
-    Shape kept_shape, kept_x, kept_out, red_shape, red_x;
-    for (int64_t d = 0; d < x.dim(); ++d) {
-      const bool reduced = out.shape()[d] == 1 && x.shape()[d] != 1;
-      (reduced ? red_shape : kept_shape).push_back(x.shape()[d]);
-      (reduced ? red_x : kept_x).push_back(x.strides()[d]);
-      if (!reduced) kept_out.push_back(out.strides()[d]);
-    }
-    const Tensor xk = alias(x, kept_shape, kept_x), ok = alias(out, kept_shape, kept_out),
-                 xr = alias(x, red_shape, red_x);
-    k_.reduce({make_layout<2>(kept_shape, {&ok, &xk}), make_layout<1>(red_shape, {&xr}), ptr(out), ptr(x), x.dtype(),
-               op});
+    const ReduceDims d = split_reduce_dims(x, out);
+    const Tensor xk = alias(x, d.kept_shape, d.kept_x), ok = alias(out, d.kept_shape, d.kept_out),
+                 xr = alias(x, d.reduced_shape, d.reduced_x);
+    k_.reduce({make_layout<2>(d.kept_shape, {&ok, &xk}), make_layout<1>(d.reduced_shape, {&xr}), ptr(out), ptr(x),
+               x.dtype(), op});
   }
   void arg_reduce(ReduceOp op, const Tensor& x, int64_t dim, const Tensor& out) override {
     on(out);

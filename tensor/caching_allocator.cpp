@@ -39,10 +39,7 @@ void* CachingAllocator::allocate(size_t nbytes) {
     p = system_.allocate(size, device_);
     if (!p && stats_.cached > 0) {  // give the cache back and try once more
       const size_t was_cached = stats_.cached;
-      for (auto& [s, blocks] : free_)
-        for (void* b : blocks) system_.free(b, device_);
-      free_.clear();
-      stats_.cached = 0;
+      release_cached();
       p = system_.allocate(size, device_);
       HEED_CHECK(p != nullptr,
                  "{}: out of memory allocating {} ({} in use by tensors; the {} cache was emptied and the "
@@ -73,6 +70,10 @@ void CachingAllocator::deallocate(void* ptr, size_t nbytes) {
 
 void CachingAllocator::empty_cache() {
   std::lock_guard<std::mutex> lock(mutex_);
+  release_cached();
+}
+
+void CachingAllocator::release_cached() {
   for (auto& [_, blocks] : free_)
     for (void* p : blocks) system_.free(p, device_);
   free_.clear();

@@ -40,6 +40,8 @@ class CachingAllocator {
   static size_t size_class(size_t nbytes);
 
  private:
+  void release_cached();  // every cached block back to the system; the caller holds mutex_
+
   std::string name_;
   System system_;
   int device_;

@@ -167,16 +167,10 @@ class CpuBackend final : public Backend {
 
   void reduce(ReduceOp op, const Tensor& x, const Tensor& out) override {
     if (reduce_leading(op, x, out)) return;
-    // Split x's dims into kept (walked by the outer loop, with out) and reduced (inner loop).
-    Shape kept_shape, kept_x, red_shape, red_x;
-    for (int64_t d = 0; d < x.dim(); ++d) {
-      bool reduced = out.shape()[d] == 1 && x.shape()[d] != 1;
-      (reduced ? red_shape : kept_shape).push_back(x.shape()[d]);
-      (reduced ? red_x : kept_x).push_back(x.strides()[d]);
-    }
-    Shape kept_out;
-    for (int64_t d = 0; d < x.dim(); ++d)
-      if (!(out.shape()[d] == 1 && x.shape()[d] != 1)) kept_out.push_back(out.strides()[d]);
+    // x's dims split into kept (walked by the outer loop, with out) and reduced (inner loop).
+    const ReduceDims dims = split_reduce_dims(x, out);
+    const Shape &kept_shape = dims.kept_shape, &kept_x = dims.kept_x, &kept_out = dims.kept_out;
+    const Shape &red_shape = dims.reduced_shape, &red_x = dims.reduced_x;
     dispatch(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       Reducer<T> r{op};
@@ -486,9 +480,9 @@ class CpuBackend final : public Backend {
 
  private:
   // Blocks 64-byte aligned; at most 1 GiB stays cached.
-  CachingAllocator allocator_{"cpu",
-                              {[](size_t n, int) { return std::aligned_alloc(64, n); }, [](void* p, int) { std::free(p); }},
-                              0, size_t{1} << 30};
+  CachingAllocator allocator_{
+      "cpu", {[](size_t n, int) { return std::aligned_alloc(64, n); }, [](void* p, int) { std::free(p); }}, 0,
+      size_t{1} << 30};
 
   // A view of t's storage with the given shape and strides (same offset and dtype).
   static Tensor strided_alias(const Tensor& t, const Shape& shape, const Shape& strides) {
@@ -514,15 +508,9 @@ class CpuBackend final : public Backend {
     return Tensor(std::move(impl));
   }
 
-  // BLAS reads a matrix row-major (unit stride in the last dim) or transposed (unit stride in
-  // the first); anything else is copied to contiguous first.
-  static bool blas_ok(const Tensor& t) {
-    const int64_t r = t.shape()[1], c = t.shape()[2], s0 = t.strides()[1], s1 = t.strides()[2];
-    return ((c == 1 || s1 == 1) && (r == 1 || s0 >= std::max<int64_t>(c, 1))) ||
-           ((r == 1 || s0 == 1) && (c == 1 || s1 >= std::max<int64_t>(r, 1)));
-  }
+  // A matrix BLAS cannot read as it is (blas_matrix) is copied to contiguous first.
   Tensor blas_ready(const Tensor& t) {
-    if (blas_ok(t)) return t;
+    if (blas_matrix(t).ok) return t;
     auto impl = std::make_shared<TensorImpl>();
     impl->shape = t.shape();
     impl->strides = contiguous_strides(t.shape());
@@ -533,10 +521,8 @@ class CpuBackend final : public Backend {
     return c;
   }
   static std::pair<CBLAS_TRANSPOSE, int64_t> blas_layout(const Tensor& t) {
-    const int64_t r = t.shape()[1], c = t.shape()[2], s0 = t.strides()[1], s1 = t.strides()[2];
-    if ((c == 1 || s1 == 1) && (r == 1 || s0 >= std::max<int64_t>(c, 1)))
-      return {CblasNoTrans, r == 1 ? std::max<int64_t>(c, 1) : s0};
-    return {CblasTrans, c == 1 ? std::max<int64_t>(r, 1) : s1};
+    const BlasMatrix m = blas_matrix(t);
+    return {m.trans ? CblasTrans : CblasNoTrans, m.ld};
   }
 };
 
