@@ -273,6 +273,19 @@ Result text(const Settings& s) {
   return r;
 }
 
+// ---- adamw: the optimizer step alone, on the text model's parameters ----
+// Not one of WORKLOADS.md's (no PyTorch side): it times AdamW.step() with fixed gradients, to
+// measure the optimizer's kernels (docs/performance.md).
+Result adamw(const Settings& s) {
+  TextClassifier model;
+  model.to(s.device);
+  for (Tensor& p : model.parameters()) p.set_grad(randn(p.shape()).to(s.device));
+  optim::AdamW opt(model.parameters(), {.lr = 1e-3});
+  Result r;
+  add_times(r, time_ms([&] { opt.step(); }, s));
+  return r;
+}
+
 // ---- text-ddp: the text step data-parallel (run under mpirun; 1 process works too) ----
 // The global batch of 32 is split across the ranks. Timed blocks alternate between all-reduces
 // overlapped with backward and all-reduces after it; per step: the slowest rank's step time,
@@ -410,7 +423,7 @@ Result overhead(const Settings& s) {
 
 const std::map<std::string, std::function<Result(const Settings&)>>& workloads() {
   static const std::map<std::string, std::function<Result(const Settings&)>> all{
-      {"gemm", gemm}, {"mha", mha},         {"text", text},         {"cnn", cnn}, {"attention", attention},
+      {"gemm", gemm}, {"mha", mha}, {"text", text}, {"cnn", cnn}, {"attention", attention}, {"adamw", adamw},
       {"lstm", lstm}, {"overhead", overhead}, {"memory", memory}, {"text-ddp", text_ddp}};
   return all;
 }
