@@ -54,7 +54,8 @@ namespace heed::fn {
   X(Lt, true)              \
   X(Le, true)              \
   X(Gt, true)              \
-  X(Ge, true)
+  X(Ge, true)              \
+  X(GeluBackward, false)
 
 struct Neg { double a = 0, b = 0; template <class T> HEED_HD T operator()(T x) const { return static_cast<T>(-x); } };
 struct Abs { double a = 0, b = 0; template <class T> HEED_HD T operator()(T x) const { return x < T(0) ? static_cast<T>(-x) : x; } };
@@ -145,6 +146,16 @@ struct Minimum {
     if (x != x) return x;
     if (y != y) return y;
     return x < y ? x : y;
+  }
+};
+// The gradient of Gelu in one pass: g·gelu'(x) = g·(Φ(x) + x·φ(x)) (integers computed in double).
+struct GeluBackward {
+  template <class T> HEED_HD T operator()(T g, T x) const {
+    using C = std::conditional_t<std::is_floating_point_v<T>, T, double>;
+    const C v = static_cast<C>(x);
+    const C cdf = C(0.5) * (C(1) + std::erf(v * C(0.70710678118654752440)));
+    const C pdf = C(0.39894228040143267794) * std::exp(C(-0.5) * v * v);
+    return static_cast<T>(static_cast<C>(g) * (cdf + v * pdf));
   }
 };
 struct Eq { template <class T> HEED_HD uint8_t operator()(T x, T y) const { return x == y; } };

@@ -237,8 +237,9 @@ Tensor gelu(const Tensor& x, const std::string& approximate) {
       return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * k * (1.0 + 3 * c * x * x));
     });
   HEED_CHECK(approximate == "none", "gelu: approximate must be \"none\" or \"tanh\", got \"{}\"", approximate);
-  // y = x·Φ(x);  y' = Φ(x) + x·φ(x)
+  // y = x·Φ(x);  y' = Φ(x) + x·φ(x): one fused op, or composed ops for create_graph.
   return unary_op("gelu", UnaryOp::Gelu, x, Keep::X, HEED_GRAD {
+    if (!autograd::grad_mode_enabled()) return raw::binary(BinaryOp::GeluBackward, g, x);
     Tensor cdf = 0.5 * (1.0 + erf(x * 0.70710678118654752440));
     Tensor pdf = 0.39894228040143267794 * exp(-0.5 * x * x);
     return g * (cdf + x * pdf);

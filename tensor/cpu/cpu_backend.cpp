@@ -124,6 +124,14 @@ class CpuBackend final : public Backend {
   }
 
   void unary(UnaryOp op, const Tensor& x, const Tensor& out, double a, double b) override {
+    if (op == UnaryOp::Gelu && out.dtype() == DType::Float32 && x.dtype() == DType::Float32) {
+      auto l = make_layout<2>(out.shape(), {&out, &x});
+      walk(l, bases<2>({&out, &x}), [](char** p, const int64_t* s, int64_t n) {
+        if (s[0] == 4 && s[1] == 4) return gelu_float(reinterpret_cast<const float*>(p[1]), reinterpret_cast<float*>(p[0]), n);
+        for (int64_t i = 0; i < n; ++i) at<float>(p[0], s[0], i) = vmath::gelu(at<float>(p[1], s[1], i));
+      });
+      return;
+    }
     dispatch(out.dtype(), [&](auto tag) {
       using T = decltype(tag);
       switch (op) {
@@ -141,6 +149,17 @@ class CpuBackend final : public Backend {
   }
 
   void binary(BinaryOp op, const Tensor& x, const Tensor& y, const Tensor& out) override {
+    if (op == BinaryOp::GeluBackward && x.dtype() == DType::Float32) {  // x: the gradient, y: gelu's input
+      auto l = make_layout<3>(out.shape(), {&out, &x, &y});
+      walk(l, bases<3>({&out, &x, &y}), [](char** p, const int64_t* s, int64_t n) {
+        if (s[0] == 4 && s[1] == 4 && s[2] == 4)
+          return gelu_backward_float(reinterpret_cast<const float*>(p[1]), reinterpret_cast<const float*>(p[2]),
+                                     reinterpret_cast<float*>(p[0]), n);
+        for (int64_t i = 0; i < n; ++i)
+          at<float>(p[0], s[0], i) = at<float>(p[1], s[1], i) * vmath::gelu_derivative(at<float>(p[2], s[2], i));
+      });
+      return;
+    }
     dispatch(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       switch (op) {

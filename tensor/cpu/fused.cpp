@@ -173,6 +173,15 @@ struct Bhts {
 
 }  // namespace
 
+HEED_VMATH_CLONES void gelu_float(const float* x, float* out, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) out[i] = vmath::gelu(x[i]);
+}
+HEED_VMATH_CLONES void gelu_backward_float(const float* g, const float* x, float* out, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) out[i] = g[i] * vmath::gelu_derivative(x[i]);
+}
+
 void dropout(const Tensor& x, const Tensor& out, double p, uint64_t seed, uint64_t offset) {
   const int64_t n = x.numel();
   dispatch_float(x.dtype(), "dropout", [&](auto tag) {

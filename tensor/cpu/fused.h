@@ -4,6 +4,9 @@
 
 namespace heed::cpu {
 
+// gelu (erf form) over a float row through tensor/cpu/vmath.h, and its backward g·gelu'(x).
+void gelu_float(const float* x, float* out, int64_t n);
+void gelu_backward_float(const float* g, const float* x, float* out, int64_t n);
 void dropout(const Tensor& x, const Tensor& out, double p, uint64_t seed, uint64_t offset);
 void layer_norm_forward(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps, const Tensor& y,
                         const Tensor& mean, const Tensor& rstd);

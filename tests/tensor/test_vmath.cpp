@@ -50,3 +50,26 @@ TEST_CASE("vmath: edges and special values") {
   CHECK(std::isnan(vm::tanh(nan)));
   CHECK(vm::exp(1.5) == std::exp(1.5));  // float64 keeps the library functions
 }
+
+TEST_CASE("vmath: gelu and its derivative within 1e-6 relative, also in the left tail") {
+  auto cdf = [](double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); };
+  auto exact_gelu = [&](double x) { return x * cdf(x); };
+  auto exact_derivative = [&](double x) { return cdf(x) + x * std::exp(-0.5 * x * x) / std::sqrt(2.0 * M_PI); };
+  double worst_gelu = 0, worst_derivative = 0;
+  for (float x = -12.0f; x <= 12.0f; x += 1.0f / 1024) {
+    const double g = exact_gelu(x), d = exact_derivative(x);
+    worst_gelu = std::max(worst_gelu, std::fabs(vm::gelu(x) - g) / std::max(std::fabs(g), 1e-30));
+    // The derivative crosses zero near x = -0.75: there, error against its scale (1).
+    worst_derivative = std::max(worst_derivative, std::fabs(vm::gelu_derivative(x) - d) / std::max(std::fabs(d), 1.0));
+  }
+  INFO("gelu ", worst_gelu, ", derivative ", worst_derivative);
+  CHECK(worst_gelu <= 1e-6);
+  CHECK(worst_derivative <= 1e-6);
+  const float inf = std::numeric_limits<float>::infinity();
+  CHECK(vm::gelu(0.0f) == 0.0f);
+  CHECK(vm::gelu(inf) == inf);
+  CHECK(vm::gelu(-30.0f) == 0.0f);
+  CHECK(vm::gelu_derivative(30.0f) == 1.0f);
+  CHECK(vm::gelu_derivative(-30.0f) == 0.0f);
+  CHECK(std::isnan(vm::gelu(std::numeric_limits<float>::quiet_NaN())));
+}
