@@ -113,8 +113,9 @@ SceneBatch collate_scenes(std::vector<Scene>&& scenes, const SceneOptions& optio
 
 Tensor search_loss(const SearchModel::Output& out, const SceneBatch& batch, double category_weight) {
   const int64_t b = batch.patch_labels.size(0), p = batch.patch_labels.size(1);
-  Tensor loss = cross_entropy(out.presence_logits, batch.presence) +
+  Tensor loss = cross_entropy(out.cue_presence_logits, batch.presence) +
                 cross_entropy(reshape(out.patch_logits, {b * p, 3}), reshape(batch.patch_labels, {b * p}));
+  if (out.patch_presence_logits.defined()) loss = loss + cross_entropy(out.patch_presence_logits, batch.presence);
   if (category_weight > 0 && out.patch_category_logits.defined()) {
     const int64_t k = out.cue_category_logits.size(1);
     loss = loss + (cross_entropy(reshape(out.patch_category_logits, {b * p, k}), reshape(batch.patch_categories, {b * p}),
@@ -217,6 +218,14 @@ Evaluation evaluate(SearchModel& model, const SceneDataset& scenes, const SceneO
   }
   if (bar) bar->finish();
   if (ranks > 1) share_results(*job, scored, out.scenes, truth, predicted, loss_sum, map != SearchModel::Map::None, patches);
+  for (size_t i = 0; i < out.scenes.size(); ++i) {
+    SceneResult& r = out.scenes[i];
+    for (size_t k = i * patches; k < (i + 1) * patches; ++k) {
+      const bool is = truth[k] == kImportant, said = predicted[k] == kImportant;
+      r.important_true_positives += is && said, r.important_false_positives += !is && said;
+      r.important_false_negatives += is && !said;
+    }
+  }
   int64_t hits = 0, present_scenes = 0, correct = 0;
   for (const SceneResult& r : out.scenes) hits += r.pointing_hit, present_scenes += r.present,
                                           correct += r.present == r.predicted_present;
@@ -231,7 +240,16 @@ Evaluation evaluate(SearchModel& model, const SceneDataset& scenes, const SceneO
 namespace {
 
 struct Tally {
-  int64_t scenes = 0, correct = 0, present = 0, hits = 0;
+  int64_t scenes = 0, correct = 0, present = 0, hits = 0, true_positives = 0, false_positives = 0, false_negatives = 0;
+  int64_t said_present = 0, false_alarms = 0;  // scenes
+  double accuracy() const { return double(correct) / double(scenes); }
+  double hit_rate() const { return present ? double(said_present - false_alarms) / double(present) : 0.0; }
+  double false_alarm_rate() const { return scenes > present ? double(false_alarms) / double(scenes - present) : 0.0; }
+  double pointing() const { return present ? double(hits) / double(present) : 0.0; }
+  double important_f1() const {  // 0 where no patch is or is said to be Important
+    const int64_t denominator = 2 * true_positives + false_positives + false_negatives;
+    return denominator ? 2.0 * double(true_positives) / double(denominator) : 0.0;
+  }
 };
 
 // Per condition, per set size.
@@ -240,6 +258,9 @@ std::map<std::pair<std::string, int>, Tally> tallies(const Evaluation& e) {
   for (const SceneResult& r : e.scenes) {
     Tally& t = out[{to_string(r.condition), r.set_size}];
     ++t.scenes, t.correct += r.present == r.predicted_present, t.present += r.present, t.hits += r.pointing_hit;
+    t.true_positives += r.important_true_positives, t.false_positives += r.important_false_positives;
+    t.false_negatives += r.important_false_negatives;
+    t.said_present += r.predicted_present, t.false_alarms += r.predicted_present && !r.present;
   }
   return out;
 }
@@ -251,8 +272,11 @@ nlohmann::json evaluation_json(const Evaluation& e) {
   for (const auto& [key, t] : tallies(e))
     by[key.first][std::to_string(key.second)] = {
         {"scenes", t.scenes},
-        {"presence_accuracy", double(t.correct) / double(t.scenes)},
-        {"pointing_game", t.present ? double(t.hits) / double(t.present) : 0.0}};
+        {"presence_accuracy", t.accuracy()},
+        {"hit_rate", t.hit_rate()},
+        {"false_alarm_rate", t.false_alarm_rate()},
+        {"pointing_game", t.pointing()},
+        {"important_f1", t.important_f1()}};
   return {{"scenes", e.scenes.size()},
           {"loss", e.loss},
           {"presence_accuracy", e.presence_accuracy},
@@ -266,10 +290,11 @@ std::string evaluation_text(const Evaluation& e) {
   std::string out = fmt::format("{} scenes: present/absent accuracy {:.4f}, pointing game {:.4f}, Important F1 {:.4f}\n\n",
                                 e.scenes.size(), e.presence_accuracy, e.pointing_game,
                                 e.patches.classes.at(kImportant).f1);
-  out += fmt::format("{:<12} {:>8} {:>7} {:>10} {:>9}\n", "condition", "set size", "scenes", "accuracy", "pointing");
+  out += fmt::format("{:<12} {:>8} {:>7} {:>9} {:>9} {:>13} {:>9} {:>13}\n", "condition", "set size", "scenes",
+                     "accuracy", "hit rate", "false alarms", "pointing", "Important F1");
   for (const auto& [key, t] : tallies(e))
-    out += fmt::format("{:<12} {:>8} {:>7} {:>10.4f} {:>9.4f}\n", key.first, key.second, t.scenes,
-                       double(t.correct) / double(t.scenes), t.present ? double(t.hits) / double(t.present) : 0.0);
+    out += fmt::format("{:<12} {:>8} {:>7} {:>9.4f} {:>9.4f} {:>13.4f} {:>9.4f} {:>13.4f}\n", key.first, key.second,
+                       t.scenes, t.accuracy(), t.hit_rate(), t.false_alarm_rate(), t.pointing(), t.important_f1());
   out += "\npatch labels\n" + apps::format_report(e.patches) + "\nconfusion matrix (rows: true, columns: predicted)\n" +
          apps::format_confusion_matrix(e.patches);
   return out;
@@ -282,7 +307,7 @@ apps::Chart set_size_chart(const Evaluation& e) {
     apps::Series& s = lines[key.first];
     s.name = key.first + " search";
     s.x.push_back(key.second);
-    s.y.push_back(double(t.correct) / double(t.scenes));
+    s.y.push_back(t.accuracy());
   }
   for (auto& [name, s] : lines) chart.series.push_back(std::move(s));
   return chart;

@@ -70,7 +70,7 @@ SceneBatch collate_scenes(std::vector<Scene>&& scenes, const SceneOptions& optio
 // The cue image centred on a black cell, as the model takes it.
 std::vector<float> pad_cue(const std::vector<float>& cue, int item_size, int cell);
 
-// Cross-entropy of presence + cross-entropy of the patch labels; in training, plus
+// Cross-entropy of presence (of each presence read-out) + cross-entropy of the patch labels; in training, plus
 // category_weight x the auxiliary cross-entropy of the items' and the cue's categories.
 Tensor search_loss(const SearchModel::Output& out, const SceneBatch& batch, double category_weight = 0);
 
@@ -81,6 +81,7 @@ struct SceneResult {
   double present_probability;
   bool pointing_hit;  // present scenes: the attention peak is on a target patch
   std::vector<float> attention;
+  int important_true_positives = 0, important_false_positives = 0, important_false_negatives = 0;  // patches
 };
 struct Evaluation {
   double loss = 0;
@@ -95,7 +96,7 @@ struct Evaluation {
 Evaluation evaluate(SearchModel& model, const SceneDataset& scenes, const SceneOptions& options, int64_t batch_size,
                     SearchModel::Map map, bool show_progress, dist::ProcessGroup* job = nullptr);
 
-// Accuracy and pointing game per condition and set size, overall figures, and the patch report.
+// Accuracy, pointing game and Important F1 per condition and set size, overall figures, and the patch report.
 nlohmann::json evaluation_json(const Evaluation& evaluation);
 std::string evaluation_text(const Evaluation& evaluation);
 // Presence accuracy against set size, a line per condition.

@@ -7,7 +7,8 @@ namespace heed::search {
 nlohmann::json to_json(const SearchModelConfig& c) {
   return {{"canvas", c.canvas}, {"cell", c.cell},     {"item", c.item},   {"patch", c.patch},
           {"width", c.width},   {"layers", c.layers}, {"heads", c.heads}, {"feedforward", c.feedforward},
-          {"dropout", c.dropout}, {"categories", c.categories}};
+          {"dropout", c.dropout}, {"categories", c.categories}, {"stem_channels", c.stem_channels},
+          {"patch_presence", c.patch_presence}};
 }
 
 SearchModelConfig search_model_config_from_json(const nlohmann::json& j) {
@@ -16,6 +17,7 @@ SearchModelConfig search_model_config_from_json(const nlohmann::json& j) {
     c.canvas = j.at("canvas"), c.cell = j.at("cell"), c.item = j.at("item"), c.patch = j.at("patch");
     c.width = j.at("width"), c.layers = j.at("layers"), c.heads = j.at("heads"), c.feedforward = j.at("feedforward");
     c.dropout = j.at("dropout"), c.categories = j.at("categories");
+    c.stem_channels = j.value("stem_channels", 16), c.patch_presence = j.value("patch_presence", false);  // older runs
     return c;
   } catch (const nlohmann::json::exception& e) {
     HEED_FAIL("model settings in config.json: {}", e.what());
@@ -25,13 +27,16 @@ SearchModelConfig search_model_config_from_json(const nlohmann::json& j) {
 namespace {
 
 // LayerNorm over the channels of (B,C,H,W) at each position: independent of the batch, so the
-// canvas and the cue, which pass the stem separately, are normalised alike.
+// canvas and the cue, which pass the stem separately, are normalised alike. The result is made
+// contiguous once here, so that the activation and convolution after it run on unit strides.
 class ChannelLayerNorm : public nn::Module {
  public:
   explicit ChannelLayerNorm(int64_t channels) : nn::Module("ChannelLayerNorm") {
     norm = register_module("norm", std::make_shared<nn::LayerNorm>(channels));
   }
-  Tensor forward(const Tensor& x) override { return permute(norm->forward(permute(x, {0, 2, 3, 1})), {0, 3, 1, 2}); }
+  Tensor forward(const Tensor& x) override {
+    return permute(norm->forward(permute(x, {0, 2, 3, 1})), {0, 3, 1, 2}).contiguous();
+  }
   std::shared_ptr<nn::LayerNorm> norm;
 };
 
@@ -45,11 +50,12 @@ SearchModel::SearchModel(const SearchModelConfig& c) : nn::Module("VisualSearchM
              "model: --width {} must be a positive multiple of --heads {}, --layers and --feedforward positive", c.width,
              c.heads);
   HEED_CHECK(c.dropout >= 0 && c.dropout < 1, "model: dropout {} is not in [0, 1)", c.dropout);
-  // One stride-2 convolution per halving: 16, 32, 64, 64... channels, the last `width`.
+  HEED_CHECK(c.stem_channels > 0, "model: --stem-channels {} is not positive", c.stem_channels);
+  // One stride-2 convolution per halving: 16, 32, 64, 64... channels (stem_channels 16), the last `width`.
   stem = register_module("stem", std::make_shared<nn::Sequential>());
   int64_t channels = 1;
   for (int64_t size = c.patch, k = 0; size > 1; size /= 2, ++k) {
-    const int64_t out = size == 2 ? c.width : std::min<int64_t>(16 << k, 64);
+    const int64_t out = size == 2 ? c.width : std::min<int64_t>(c.stem_channels << k, 4 * c.stem_channels);
     stem->push_back(std::make_shared<nn::Conv2d>(channels, out, 3, 2, 1));
     // LayerNorm from the second convolution on: after the first it would wash out brightness.
     if (size > 2 && k > 0) stem->push_back(std::make_shared<ChannelLayerNorm>(out));
@@ -68,9 +74,20 @@ SearchModel::SearchModel(const SearchModelConfig& c) : nn::Module("VisualSearchM
   encoder = register_module("encoder", std::make_shared<nn::TransformerEncoder>(layer, c.layers, true));
   presence_head = register_module("presence_head", std::make_shared<nn::Linear>(c.width, 2));
   patch_head = register_module("patch_head", std::make_shared<nn::Linear>(c.width, 3));
+  if (c.patch_presence) patch_presence_bias = register_parameter("patch_presence_bias", zeros({1}));
   if (c.categories > 0)
     category_head = register_module("category_head", std::make_shared<nn::Linear>(c.width, 2 * c.categories));
 }
+
+namespace {
+
+// log Σ exp(x) over dim, shifted by the (constant) maximum so that nothing overflows.
+Tensor logsumexp(const Tensor& x, int64_t dim) {
+  Tensor shift = max(x.detach(), {dim}, true);
+  return sum(shift, {dim}) + log(sum(exp(x - shift), {dim}));
+}
+
+}  // namespace
 
 Tensor SearchModel::stem_forward(const Tensor& images) { return stem->forward(images); }
 
@@ -114,9 +131,16 @@ SearchModel::Output SearchModel::run(const Tensor& canvas, const Tensor& cue, Ma
     NoGradGuard no_grad;
     attention = attention.select(1, 0).narrow(1, 1, tokens).contiguous();  // the cue's row, patch columns
   }
-  Tensor presence = presence_head->forward(x.select(1, 0));
+  Tensor cue_presence = presence_head->forward(x.select(1, 0));
   Tensor patch_logits = patch_head->forward(x.narrow(1, 1, tokens));
-  Output out{presence, patch_logits, attention, {}, {}};
+  Output out{cue_presence, cue_presence, {}, patch_logits, attention, {}, {}};
+  if (config.patch_presence) {
+    // Each patch's log-odds of being the target, pooled: the scene's odds are about their sum.
+    Tensor others = logsumexp(cat({patch_logits.narrow(2, 0, 1), patch_logits.narrow(2, 2, 1)}, 2), 2);
+    Tensor odds = logsumexp(reshape(patch_logits.narrow(2, 1, 1), {batch, tokens}) - others, 1) + patch_presence_bias;
+    out.patch_presence_logits = cat({zeros({batch, 1}, {odds.dtype()}), reshape(odds, {batch, 1})}, 1);
+    out.presence_logits = (cue_presence + out.patch_presence_logits) * 0.5;
+  }
   if (category_head && is_training()) {
     out.patch_category_logits = category_head->forward(patches);
     out.cue_category_logits = category_head->forward(reshape(cue_features, {batch, width}));

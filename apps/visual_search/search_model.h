@@ -8,7 +8,8 @@
 //   a similarity to the cue the encoder starts from)
 //   [cue, patches] -> pre-norm Transformer encoder (GELU) -> final LayerNorm
 //   heads: presence (absent/present) from the cue token; a label per patch (O, Important,
-//   Unimportant) from each patch token; in training, an auxiliary head on the stem's patch and
+//   Unimportant) from each patch token; optionally presence also from the patch labels (the
+//   logsumexp of the patches' Important log-odds: present if any patch is the target); in training, an auxiliary head on the stem's patch and
 //   cue features (category and brightness) teaches the stem what the items are
 // The attention map is the cue token's attention to the patches in the last layer, heads
 // averaged, or with rollout (Abnar & Zuidema 2020) the product over layers of 0.5·A + 0.5·I.
@@ -24,7 +25,9 @@ namespace heed::search {
 struct SearchModelConfig {
   int64_t canvas = 128, cell = 32, item = 28, patch = 32;
   int64_t width = 96, layers = 3, heads = 4, feedforward = 384;
+  int64_t stem_channels = 16;  // of the first convolution, doubling per halving up to 4x
   int64_t categories = 0;  // > 0: an auxiliary head classifying each item's and the cue's category and brightness
+  bool patch_presence = false;  // presence also read from the patches' Important log-odds
   double dropout = 0.1;
   int64_t tokens_per_side() const { return canvas / patch; }
 };
@@ -35,7 +38,8 @@ class SearchModel : public nn::Module {
  public:
   enum class Map { None, LastLayer, Rollout };
   struct Output {
-    Tensor presence_logits;  // (B,2): absent, present
+    Tensor presence_logits;  // (B,2): absent, present (with patch_presence, the mean of the two below)
+    Tensor cue_presence_logits, patch_presence_logits;  // (B,2) from the cue token, from the patch labels
     Tensor patch_logits;     // (B,P,3): O, Important, Unimportant
     Tensor attention;        // (B,P), each row summing to at most 1, no graph; undefined with Map::None
     Tensor patch_category_logits, cue_category_logits;  // (B,P,2K), (B,2K) from the stem: 2·category + bright
@@ -54,6 +58,7 @@ class SearchModel : public nn::Module {
   std::shared_ptr<nn::Dropout> dropout;
   std::shared_ptr<nn::TransformerEncoder> encoder;
   std::shared_ptr<nn::Linear> presence_head, patch_head, category_head;
+  Tensor patch_presence_bias;
 };
 
 }  // namespace heed::search

@@ -63,13 +63,13 @@ void write_curves(const std::filesystem::path& file, const std::vector<EpochReco
 
 void add_options(apps::Args& args) {
   args.option("out", "RUN_DIR", "", "run directory to create (or continue with --resume)", true);
-  args.option("epochs", "N", "30", "maximum epochs");
+  args.option("epochs", "N", "45", "maximum epochs");
   args.option("scenes", "N", "4096", "training scenes per epoch (new ones every epoch)");
   args.option("validation-scenes", "N", "1024", "validation scenes");
   args.option("test-scenes", "N", "2000", "test scenes, spread over conditions and --test-set-sizes");
   args.option("test-set-sizes", "LIST", "1,4,8,12,16", "set sizes of the test scenes");
   args.option("batch", "N", "32", "batch size");
-  args.option("lr", "X", "1e-3", "peak learning rate");
+  args.option("lr", "X", "2e-3", "peak learning rate");
   args.option("warmup", "N", "", "warm-up steps (default: half of the first epoch)");
   args.option("weight-decay", "X", "0.05", "AdamW weight decay");
   args.option("patience", "N", "8", "epochs without a better validation score before stopping");
@@ -79,6 +79,8 @@ void add_options(apps::Args& args) {
   args.option("layers", "N", "3", "encoder layers");
   args.option("heads", "N", "4", "attention heads");
   args.option("feedforward", "N", "", "feed-forward size (default 4 x width)");
+  args.option("stem-channels", "N", "16", "channels of the stem's first convolution (doubling, up to 4x)");
+  args.option("presence", "FROM", "cue+patches", "presence read from the cue token (cue) or also from the patch labels");
   args.option("dropout", "X", "0.1", "dropout in the encoder and on the tokens");
   args.option("category-loss", "X", "1", "weight of the auxiliary item-category loss (0: none)");
   args.option("map", "KIND", "last", "attention map of the report: last (layer) or rollout");
@@ -108,6 +110,8 @@ nlohmann::json settings_from_args(const apps::Args& args) {
             {"heads", args.get_int("heads")},
             {"feedforward", args.given("feedforward") ? args.get_int("feedforward") : 4 * width},
             {"dropout", args.get_double("dropout")},
+            {"stem_channels", args.get_int("stem-channels")},
+            {"presence", args.get_choice("presence", {"cue", "cue+patches"})},
             {"map", args.get_choice("map", {"last", "rollout"})},
             {"category_loss", args.get_double("category-loss")},
             {"clip", 1.0}});
@@ -126,6 +130,7 @@ SearchModelConfig model_config_from_settings(const nlohmann::json& s) {
   c.canvas = s["canvas"], c.cell = s["canvas"].get<int64_t>() / s["grid"].get<int64_t>(), c.item = 28;
   c.patch = s["patch"], c.width = s["width"], c.layers = s["layers"], c.heads = s["heads"];
   c.feedforward = s["feedforward"], c.dropout = s["dropout"];
+  c.stem_channels = s.value("stem_channels", 16), c.patch_presence = s.value("presence", "cue") == "cue+patches";
   c.categories = s.value("category_loss", 0.0) > 0 ? s.at("categories").get<int64_t>() : 0;
   return c;
 }

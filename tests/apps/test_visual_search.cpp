@@ -2,6 +2,7 @@
 // labels, determinism), item folders, batching, the model's outputs and evaluation.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -214,8 +215,47 @@ TEST_CASE("SearchModel gives presence logits, patch logits and attention maps of
     CHECK(out.presence_logits.to_vector<double>() == none.presence_logits.to_vector<double>());
   }
   CHECK_THROWS_WITH_AS(model.run(batch.cue, batch.cue), doctest::Contains("canvas of shape"), Error);
+  // Runs written before stem_channels and patch_presence existed read as what they were.
+  nlohmann::json old = to_json(config);
+  old.erase("stem_channels"), old.erase("patch_presence");
+  const SearchModelConfig read = search_model_config_from_json(old);
+  CHECK(read.stem_channels == 16);
+  CHECK_FALSE(read.patch_presence);
+  config.stem_channels = 8, config.patch_presence = true;
+  const SearchModelConfig round_trip = search_model_config_from_json(to_json(config));
+  CHECK(round_trip.stem_channels == 8);
+  CHECK(round_trip.patch_presence);
   config.patch = 12;
   CHECK_THROWS_AS(SearchModel{config}, Error);
+}
+
+TEST_CASE("presence read from the patches pools each patch's Important log-odds") {
+  SearchModelConfig config;
+  config.width = 32, config.layers = 1, config.heads = 2, config.feedforward = 64, config.patch_presence = true;
+  SearchModel model(config);
+  model.eval();
+  auto items = std::make_shared<const ItemSet>(synthetic_items());
+  SceneDataset scenes(items, {}, {}, 3, 1, 2);
+  SceneBatch batch = collate_scenes({scenes.get(0), scenes.get(1)}, {});
+  SearchModel::Output out = model.run(batch.canvas, batch.cue);
+  const std::vector<double> logits = out.patch_logits.to_vector<double>(), pooled = out.patch_presence_logits.to_vector<double>();
+  const std::vector<double> cue = out.cue_presence_logits.to_vector<double>(), both = out.presence_logits.to_vector<double>();
+  for (size_t b = 0; b < 2; ++b) {
+    double odds = 0;  // Σ over patches of p(Important) / p(not Important); the bias starts at 0
+    for (size_t p = 0; p < 16; ++p) {
+      const double* z = &logits[(b * 16 + p) * 3];
+      odds += std::exp(z[kImportant]) / (std::exp(z[kBackground]) + std::exp(z[kUnimportant]));
+    }
+    CHECK(pooled[b * 2] == 0);
+    CHECK(pooled[b * 2 + 1] == doctest::Approx(std::log(odds)).epsilon(1e-5));
+    for (size_t k = 0; k < 2; ++k) CHECK(both[b * 2 + k] == doctest::Approx(0.5 * (cue[b * 2 + k] + pooled[b * 2 + k])));
+  }
+  // Both read-outs are trained.
+  model.train();
+  out = model.run(batch.canvas, batch.cue);
+  const double with_both = search_loss(out, batch).item();
+  out.patch_presence_logits = Tensor();
+  CHECK(with_both > search_loss(out, batch).item());
 }
 
 TEST_CASE("evaluate scores every scene and patch, and training lowers the loss on a fixed batch") {
@@ -230,6 +270,25 @@ TEST_CASE("evaluate scores every scene and patch, and training lowers the loss o
   CHECK(e.scenes[1].attention.size() == 16);
   CHECK((e.score() >= 0 && e.score() <= 1));
   CHECK(evaluation_json(e)["by_condition_and_set_size"]["feature"]["4"]["scenes"] == 2);
+  // The per-scene Important counts add up to the patch report's confusion matrix.
+  int64_t true_positives = 0, false_positives = 0, false_negatives = 0;
+  for (const SceneResult& r : e.scenes)
+    true_positives += r.important_true_positives, false_positives += r.important_false_positives,
+        false_negatives += r.important_false_negatives;
+  const auto& confusion = e.patches.confusion;
+  CHECK(true_positives == confusion[kImportant][kImportant]);
+  CHECK(false_positives == confusion[kBackground][kImportant] + confusion[kUnimportant][kImportant]);
+  CHECK(false_negatives == confusion[kImportant][kBackground] + confusion[kImportant][kUnimportant]);
+  const nlohmann::json feature4 = evaluation_json(e)["by_condition_and_set_size"]["feature"]["4"];
+  CHECK(feature4.contains("important_f1"));
+  int64_t present = 0, hits = 0, absent = 0, false_alarms = 0;
+  for (const SceneResult& r : e.scenes)
+    if (r.condition == Condition::Feature && r.set_size == 4)
+      present += r.present, hits += r.present && r.predicted_present, absent += !r.present,
+          false_alarms += !r.present && r.predicted_present;
+  REQUIRE((present > 0 && absent > 0));
+  CHECK(feature4["hit_rate"].get<double>() == doctest::Approx(double(hits) / double(present)));
+  CHECK(feature4["false_alarm_rate"].get<double>() == doctest::Approx(double(false_alarms) / double(absent)));
 
   std::vector<Scene> list;
   for (size_t i = 0; i < 8; ++i) list.push_back(scenes.get(i));
