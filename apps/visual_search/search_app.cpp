@@ -241,9 +241,9 @@ namespace {
 
 struct Tally {
   int64_t scenes = 0, correct = 0, present = 0, hits = 0, true_positives = 0, false_positives = 0, false_negatives = 0;
-  int64_t said_present = 0, false_alarms = 0;  // scenes
+  int64_t detected = 0, false_alarms = 0;  // present scenes called present, absent ones called present
   double accuracy() const { return double(correct) / double(scenes); }
-  double hit_rate() const { return present ? double(said_present - false_alarms) / double(present) : 0.0; }
+  double hit_rate() const { return present ? double(detected) / double(present) : 0.0; }
   double false_alarm_rate() const { return scenes > present ? double(false_alarms) / double(scenes - present) : 0.0; }
   double pointing() const { return present ? double(hits) / double(present) : 0.0; }
   double important_f1() const {  // 0 where no patch is or is said to be Important
@@ -260,7 +260,7 @@ std::map<std::pair<std::string, int>, Tally> tallies(const Evaluation& e) {
     ++t.scenes, t.correct += r.present == r.predicted_present, t.present += r.present, t.hits += r.pointing_hit;
     t.true_positives += r.important_true_positives, t.false_positives += r.important_false_positives;
     t.false_negatives += r.important_false_negatives;
-    t.said_present += r.predicted_present, t.false_alarms += r.predicted_present && !r.present;
+    t.detected += r.predicted_present && r.present, t.false_alarms += r.predicted_present && !r.present;
   }
   return out;
 }

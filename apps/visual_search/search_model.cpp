@@ -17,7 +17,8 @@ SearchModelConfig search_model_config_from_json(const nlohmann::json& j) {
     c.canvas = j.at("canvas"), c.cell = j.at("cell"), c.item = j.at("item"), c.patch = j.at("patch");
     c.width = j.at("width"), c.layers = j.at("layers"), c.heads = j.at("heads"), c.feedforward = j.at("feedforward");
     c.dropout = j.at("dropout"), c.categories = j.at("categories");
-    c.stem_channels = j.value("stem_channels", 16), c.patch_presence = j.value("patch_presence", false);  // older runs
+    c.stem_channels = j.value("stem_channels", c.stem_channels);  // older runs: the defaults
+    c.patch_presence = j.value("patch_presence", c.patch_presence);
     return c;
   } catch (const nlohmann::json::exception& e) {
     HEED_FAIL("model settings in config.json: {}", e.what());
@@ -84,7 +85,7 @@ namespace {
 // log Σ exp(x) over dim, shifted by the (constant) maximum so that nothing overflows.
 Tensor logsumexp(const Tensor& x, int64_t dim) {
   Tensor shift = max(x.detach(), {dim}, true);
-  return sum(shift, {dim}) + log(sum(exp(x - shift), {dim}));
+  return shift.squeeze(dim) + log(sum(exp(x - shift), {dim}));
 }
 
 }  // namespace

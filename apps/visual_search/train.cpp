@@ -130,7 +130,8 @@ SearchModelConfig model_config_from_settings(const nlohmann::json& s) {
   c.canvas = s["canvas"], c.cell = s["canvas"].get<int64_t>() / s["grid"].get<int64_t>(), c.item = 28;
   c.patch = s["patch"], c.width = s["width"], c.layers = s["layers"], c.heads = s["heads"];
   c.feedforward = s["feedforward"], c.dropout = s["dropout"];
-  c.stem_channels = s.value("stem_channels", 16), c.patch_presence = s.value("presence", "cue") == "cue+patches";
+  c.stem_channels = s.value("stem_channels", c.stem_channels);  // older runs: the defaults, presence from the cue
+  c.patch_presence = s.value("presence", "cue") == "cue+patches";
   c.categories = s.value("category_loss", 0.0) > 0 ? s.at("categories").get<int64_t>() : 0;
   return c;
 }
