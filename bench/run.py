@@ -111,6 +111,15 @@ def heed_commit():
     return head.stdout.strip() + (" (with uncommitted changes)" if dirty else "")
 
 
+def median_round(runs):
+    """The run whose figure is the median of the rounds' (the lower middle one for an even count),
+    with every round's figure under "round_figures"; None when no round ran."""
+    if not runs:
+        return None
+    ordered = sorted(runs, key=figure)
+    return {**ordered[(len(ordered) - 1) // 2], "round_figures": [figure(r) for r in runs]}
+
+
 def fmt_figure(name, r):
     if r is None:
         return "—"
@@ -151,9 +160,10 @@ def markdown(report):
     rows = report["rows"]
     mem = next((r for r in rows if r["workload"] == "memory"), None)
     notes = [
-        "- heed and PyTorch run alternately, one fresh process per workload and side, with the same "
+        "- heed and PyTorch run alternately, one fresh process per workload, side and round, with the same "
         "thread count (`heed::set_num_threads`, `torch.set_num_threads`, `OMP_NUM_THREADS`, "
-        "`OPENBLAS_NUM_THREADS`). Median of the timed iterations after the warm-up ones.",
+        "`OPENBLAS_NUM_THREADS`). A round's figure is the median of its timed iterations after the warm-up "
+        "ones; the table shows each side's median round (every round's figure is in the JSON).",
         "- Ratios are heed / PyTorch; lower is better. Absolute times drift on shared machines, ratios "
         "from one run hold. Missed targets stay in the table, marked **MISSED**.",
         "- GFLOP/s counts the matmul FLOPs of one iteration from the shapes (forward + backward); "
@@ -175,7 +185,8 @@ def markdown(report):
         f"- command: `{report['command']}`",
         f"- date: {report['date']}",
         f"- CPU: {report['cpu']} ({report['cpus']} CPUs online)",
-        f"- threads: {report['threads']}, timed iterations: {report['iters']} after {report['warmup']} warm-up",
+        f"- threads: {report['threads']}, timed iterations: {report['iters']} after {report['warmup']} warm-up, "
+        f"{report['rounds']} round(s)",
         f"- heed commit: {report['heed_commit']}",
         f"- PyTorch: {report['torch_version'] or 'missing: ' + report['torch_missing']}",
         f"- load average (1, 5, 15 min) before / after: {report['load_before']} / {report['load_after']}",
@@ -194,14 +205,18 @@ def parse_args():
     p = argparse.ArgumentParser(prog="scripts/bench")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--iters", type=int, default=10)
+    # Debian's torch runs its first half-dozen 1024³ matmuls at half speed on these machines:
+    # a few more warm-up iterations than the 3 the workloads ask for at least.
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=3, help="fresh processes per side and workload, alternating")
     p.add_argument("--only", default=",".join(ORDER), help="comma-separated workloads: " + ",".join(ORDER))
     p.add_argument("--heed-bench", required=True, help="path of the heed-bench executable")
     p.add_argument("--out-json", required=True)
     p.add_argument("--out-md", required=True)
     p.add_argument("--command", required=True, help="the command line, as recorded in the page")
     a = p.parse_args()
-    if a.threads < 1 or a.iters < 1:
-        p.error("--threads and --iters want integers >= 1")
+    if a.threads < 1 or a.iters < 1 or a.rounds < 1 or a.warmup < 3:
+        p.error("--threads, --iters and --rounds want integers >= 1, --warmup >= 3")
     a.only = [w.strip() for w in a.only.split(",") if w.strip()]
     unknown = [w for w in a.only if w not in ORDER]
     if unknown or not a.only:
@@ -212,23 +227,27 @@ def parse_args():
 
 def main():
     a = parse_args()
-    warmup = 3
     torch_version, torch_missing = torch_status()
     if torch_missing:
         print(f"PyTorch missing ({torch_missing}): reporting heed's figures only", flush=True)
     env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), OPENBLAS_NUM_THREADS=str(a.threads))
-    flags = ["--threads", str(a.threads), "--iters", str(a.iters), "--warmup", str(warmup)]
+    flags = ["--threads", str(a.threads), "--iters", str(a.iters), "--warmup", str(a.warmup)]
     report = {
         "command": a.command, "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-        "cpu": cpu_model(), "cpus": os.cpu_count(), "threads": a.threads, "iters": a.iters, "warmup": warmup,
+        "cpu": cpu_model(), "cpus": os.cpu_count(), "threads": a.threads, "iters": a.iters, "warmup": a.warmup,
+        "rounds": a.rounds,
         "heed_commit": heed_commit(), "torch_version": torch_version, "torch_missing": torch_missing,
         "load_before": load_average(), "sgemm_gflops": None, "rows": [],
     }
     for name in a.only:
-        heed, heed_err = run_one([a.heed_bench, name, *flags], env)
-        torch, torch_err = (None, None)
-        if not torch_missing:
-            torch, torch_err = run_one([TORCH_PYTHON, "bench/torch/workloads.py", name, *flags], env)
+        heed_runs, torch_runs, heed_err, torch_err = [], [], None, None
+        for _ in range(a.rounds):  # alternately, so that a slow spell of the machine hits both sides
+            result, err = run_one([a.heed_bench, name, *flags], env)
+            heed_runs, heed_err = heed_runs + ([result] if result else []), heed_err or err
+            if not torch_missing:
+                result, err = run_one([TORCH_PYTHON, "bench/torch/workloads.py", name, *flags], env)
+                torch_runs, torch_err = torch_runs + ([result] if result else []), torch_err or err
+        heed, torch = median_round(heed_runs), median_round(torch_runs)
         row = make_row(name, heed, torch)
         row["heed_error"], row["torch_error"] = heed_err, torch_err
         if name == "gemm" and heed:
