@@ -97,6 +97,26 @@ void moving_standardize(Recording& recording, double time_constant_s, double eps
   }
 }
 
+void moving_standardize_bands(Recording& recording, const std::vector<std::pair<double, double>>& bands,
+                              double time_constant_s, int order) {
+  check_recording(recording, "moving_standardize_bands");
+  HEED_CHECK(!bands.empty(), "moving_standardize_bands: no bands given");
+  std::vector<std::vector<double>> sum(recording.data.size(), std::vector<double>(size_t(recording.num_samples()), 0.0));
+  for (const auto& [lo, hi] : bands) {
+    HEED_CHECK(lo > 0 && lo < hi && hi < recording.sample_rate / 2,
+               "moving_standardize_bands: band [{}, {}) Hz must satisfy 0 < lo < hi < rate / 2 ({})", lo, hi,
+               recording.sample_rate / 2);
+    Recording band = recording;
+    bandpass_filter(band, lo, hi, order);
+    moving_standardize(band, time_constant_s);
+    for (size_t c = 0; c < sum.size(); ++c)
+      for (size_t i = 0; i < sum[c].size(); ++i) sum[c][i] += band.data[c][i];
+  }
+  const double scale = 1 / std::sqrt(double(bands.size()));
+  for (size_t c = 0; c < sum.size(); ++c)
+    for (size_t i = 0; i < sum[c].size(); ++i) recording.data[c][i] = sum[c][i] * scale;
+}
+
 double microvolts_per_unit(const std::string& unit) {
   if (unit == "uV" || unit == "µV" || unit == "microV") return 1;
   if (unit == "mV") return 1e3;

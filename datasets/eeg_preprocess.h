@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "datasets/eeg_io.h"
@@ -34,6 +35,13 @@ double microvolts_per_unit(const std::string& unit);
 // time_constant seconds (or the whole recording when shorter). It removes a person's overall
 // level and gain while keeping changes slower than a window but faster than time_constant.
 void moving_standardize(Recording& recording, double time_constant_s, double eps = 1e-4);
+// moving_standardize band by band: every channel split into the bands [lo, hi) Hz given (zero-phase
+// Butterworth band-passes of `order`), each band standardised alone, and the bands summed and
+// divided by √(number of bands). Each rhythm then counts against its own running level, so a
+// change in one band (alpha rising when relaxed) stands out whatever the person's resting
+// spectrum. Bands must lie in (0, rate / 2).
+void moving_standardize_bands(Recording& recording, const std::vector<std::pair<double, double>>& bands,
+                              double time_constant_s, int order = 4);
 
 // One stretch of a recording cut out for a classifier.
 struct Window {

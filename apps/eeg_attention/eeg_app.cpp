@@ -59,6 +59,8 @@ void add_pipeline_options(apps::Args& args) {
   args.option("reject", "UV", "0", "drop windows whose peak-to-peak amplitude exceeds this (0: keep all)");
   args.option("standardize", "SECONDS", "180",
               "exponential moving standardisation per channel with this time constant (0: none)");
+  args.option("standardize-by", "KIND", "bands",
+              "signal: standardise each channel; bands: each channel's delta..gamma bands apart, then summed");
 }
 
 Pipeline pipeline_from_args(const apps::Args& args) {
@@ -83,6 +85,7 @@ Pipeline pipeline_from_args(const apps::Args& args) {
   p.epochs.labels = split_list(args.get("classes"));
   p.reject_uv = args.get_double("reject");
   p.standardize_s = args.get_double("standardize");
+  p.standardize_by = args.get_choice("standardize-by", {"signal", "bands"});
   HEED_CHECK(p.low_hz > 0 && p.low_hz < p.high_hz && p.high_hz < p.sample_rate / 2,
              "--band {}:{} must satisfy 0 < LO < HI < sample-rate / 2 ({})", p.low_hz, p.high_hz, p.sample_rate / 2);
   HEED_CHECK(p.notch_hz >= 0 && p.reject_uv >= 0 && p.epochs.length > 0 && p.epochs.stride > 0 && p.epochs.span >= 0 &&
@@ -96,7 +99,7 @@ nlohmann::json to_json(const Pipeline& p) {
           {"low_hz", p.low_hz},           {"high_hz", p.high_hz},     {"sample_rate", p.sample_rate},
           {"window", p.epochs.length},    {"stride", p.epochs.stride}, {"offset", p.epochs.offset},
           {"span", p.epochs.span},        {"classes", p.epochs.labels}, {"reject_uv", p.reject_uv},
-          {"standardize_s", p.standardize_s}};
+          {"standardize_s", p.standardize_s}, {"standardize_by", p.standardize_by}};
 }
 
 Pipeline pipeline_from_json(const nlohmann::json& j) {
@@ -109,6 +112,9 @@ Pipeline pipeline_from_json(const nlohmann::json& j) {
     p.epochs.labels = j.at("classes").get<std::vector<std::string>>();
     p.reject_uv = j.at("reject_uv");
     p.standardize_s = j.value("standardize_s", 0.0);  // absent in runs from before the option
+    p.standardize_by = j.value("standardize_by", std::string("signal"));  // likewise
+    HEED_CHECK(p.standardize_by == "signal" || p.standardize_by == "bands",
+               "pipeline settings: standardize_by must be signal or bands, got '{}'", p.standardize_by);
     return p;
   } catch (const nlohmann::json::exception& e) {
     HEED_FAIL("pipeline settings: {}", e.what());
@@ -164,7 +170,18 @@ Recording load_recording(const std::filesystem::path& file, const Pipeline& pipe
 Recording model_signal(const Recording& recording, const Pipeline& pipeline) {
   if (pipeline.standardize_s <= 0) return recording;
   Recording s = recording;
-  moving_standardize(s, pipeline.standardize_s);
+  if (pipeline.standardize_by == "signal") {
+    moving_standardize(s, pipeline.standardize_s);
+    return s;
+  }
+  std::vector<std::pair<double, double>> bands;
+  for (auto [lo, hi] : {std::pair{1.0, 4.0}, {4.0, 8.0}, {8.0, 13.0}, {13.0, 30.0}, {30.0, 45.0}}) {
+    lo = std::max(lo, pipeline.low_hz), hi = std::min(hi, pipeline.high_hz);
+    if (hi - lo >= 1) bands.emplace_back(lo, hi);
+  }
+  HEED_CHECK(!bands.empty(), "--standardize-by bands: the band-pass {}-{} Hz holds none of the EEG bands",
+             pipeline.low_hz, pipeline.high_hz);
+  moving_standardize_bands(s, bands, pipeline.standardize_s);
   return s;
 }
 

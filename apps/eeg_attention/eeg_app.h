@@ -30,6 +30,7 @@ struct Pipeline {
   EpochOptions epochs;                // window length, stride, offset, span, classes (labels)
   double reject_uv = 0;               // peak-to-peak rejection threshold in µV; 0: none
   double standardize_s = 180;         // time constant of moving standardisation; 0: none
+  std::string standardize_by = "bands";  // bands (per channel and EEG band) | signal (per channel)
 };
 void add_pipeline_options(apps::Args& args);
 Pipeline pipeline_from_args(const apps::Args& args);
@@ -43,7 +44,8 @@ std::vector<std::filesystem::path> find_recordings(const std::string& data);
 // resampling. Units are converted to µV.
 Recording load_recording(const std::filesystem::path& file, const Pipeline& pipeline);
 // What the model sees of a loaded recording: moving-standardised when the pipeline asks for it
-// (after peak-to-peak rejection, which is in µV), else the recording itself.
+// (after peak-to-peak rejection, which is in µV), per channel or per channel and EEG band (delta
+// to gamma, clipped to the band-pass), else the recording itself.
 Recording model_signal(const Recording& recording, const Pipeline& pipeline);
 // The labelled events of a recording: "annotations" (its own), "events.tsv" (<stem>_events.tsv
 // or events.tsv beside it), "auto" (events.tsv when there is one, else annotations), "folder"

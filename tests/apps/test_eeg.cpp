@@ -97,16 +97,34 @@ TEST_CASE("windows from simulated EDF+ files: classes from annotations, trials a
 
   // Moving standardisation: the model sees each channel at about unit scale, whatever the
   // person's gain, while rejection still judges the µV (a threshold below every window's).
+  // Band by band (the default) or the signal as a whole, both at unit scale.
   Pipeline standardized = p;
   standardized.standardize_s = 30;
-  WindowSet ws = load_windows(files, "annotations", standardized);
-  REQUIRE(ws.size() == w.size());
-  double sum_sq = 0, raw_sq = 0;
-  for (size_t i = 0; i < ws.size(); ++i)
-    for (size_t k = 0; k < ws.x[i].size(); ++k) sum_sq += double(ws.x[i][k]) * ws.x[i][k], raw_sq += double(w.x[i][k]) * w.x[i][k];
-  const double count = double(ws.size() * ws.x[0].size());
-  CHECK(std::sqrt(sum_sq / count) == doctest::Approx(1.0).epsilon(0.15));
-  CHECK(std::sqrt(raw_sq / count) > 5);  // µV before
+  for (const std::string by : {"bands", "signal"}) {
+    CAPTURE(by);
+    standardized.standardize_by = by;
+    WindowSet ws = load_windows(files, "annotations", standardized);
+    REQUIRE(ws.size() == w.size());
+    double sum_sq = 0, raw_sq = 0;
+    for (size_t i = 0; i < ws.size(); ++i)
+      for (size_t k = 0; k < ws.x[i].size(); ++k)
+        sum_sq += double(ws.x[i][k]) * ws.x[i][k], raw_sq += double(w.x[i][k]) * w.x[i][k];
+    const double count = double(ws.size() * ws.x[0].size());
+    CHECK(std::sqrt(sum_sq / count) == doctest::Approx(1.0).epsilon(0.15));
+    CHECK(std::sqrt(raw_sq / count) > 5);  // µV before
+  }
+  // Saved with the run; runs from before the option read as "signal", what they were trained with.
+  CHECK(pipeline_from_json(to_json(standardized)).standardize_by == "signal");
+  nlohmann::json old_run = to_json(Pipeline{});
+  CHECK(pipeline_from_json(old_run).standardize_by == "bands");
+  old_run.erase("standardize_by");
+  CHECK(pipeline_from_json(old_run).standardize_by == "signal");
+  old_run["standardize_by"] = "channels";
+  CHECK_THROWS_WITH_AS(pipeline_from_json(old_run), doctest::Contains("standardize_by"), Error);
+  standardized.low_hz = 46, standardized.high_hz = 60, standardized.standardize_by = "bands";
+  CHECK_THROWS_WITH_AS(load_windows(files, "annotations", standardized), doctest::Contains("none of the EEG bands"),
+                       Error);
+  standardized.low_hz = 1, standardized.high_hz = 40;
   standardized.reject_uv = 1;
   CHECK_THROWS_WITH_AS(load_windows(files, "annotations", standardized), doctest::Contains("no windows"), Error);
   p.epochs.labels = {"focused"};

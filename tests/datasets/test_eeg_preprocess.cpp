@@ -171,3 +171,38 @@ TEST_CASE("moving_standardize removes a channel's level and gain, follows slow c
   CHECK_THROWS_WITH_AS(moving_standardize(s, 0.0), doctest::Contains("time constant"), Error);
   CHECK_THROWS_WITH_AS(moving_standardize(s, 1.0, -1), doctest::Contains("eps"), Error);
 }
+
+TEST_CASE("moving_standardize_bands puts each band on its own running scale, so a change in one band stands out") {
+  // A strong 6 Hz rhythm (amplitude 10) over a weak 20 Hz one (amplitude 1); the 6 Hz one doubles at 30 s.
+  Recording r;
+  r.channels = {"A"}, r.units = {"uV"}, r.sample_rate = 256;
+  r.data.assign(1, std::vector<double>(60 * 256));
+  for (size_t i = 0; i < r.data[0].size(); ++i) {
+    const double t = double(i) / 256;
+    r.data[0][i] = (i < 30 * 256 ? 10 : 20) * std::sin(2 * std::numbers::pi * 6 * t) + std::sin(2 * std::numbers::pi * 20 * t);
+  }
+  const std::vector<std::pair<double, double>> bands{{4, 8}, {13, 30}};
+  Recording s = r;
+  moving_standardize_bands(s, bands, 2.0);
+  REQUIRE(s.num_samples() == r.num_samples());
+  auto band_rms = [&](double lo, double hi, size_t from, size_t to) {
+    Recording b = s;
+    bandpass_filter(b, lo, hi);
+    return rms(b.data[0], from * 256, to * 256);
+  };
+  // Settled, both bands carry the same power: each standardised to 1, summed, scaled by 1/√2.
+  CHECK(band_rms(4, 8, 15, 28) == doctest::Approx(std::sqrt(0.5)).epsilon(0.05));
+  CHECK(band_rms(13, 30, 15, 28) == doctest::Approx(std::sqrt(0.5)).epsilon(0.05));
+  // The louder 6 Hz rhythm stands out just after it changes, the 20 Hz one does not move.
+  CHECK(band_rms(4, 8, 30, 31) > 1.3 * band_rms(4, 8, 15, 28));
+  CHECK(band_rms(13, 30, 30, 31) == doctest::Approx(std::sqrt(0.5)).epsilon(0.1));
+  // Standardising the signal as a whole keeps the 10:1 ratio between the bands.
+  Recording whole = r;
+  moving_standardize(whole, 2.0);
+  std::swap(whole, s);
+  CHECK(band_rms(4, 8, 15, 28) > 8 * band_rms(13, 30, 15, 28));
+
+  CHECK_THROWS_WITH_AS(moving_standardize_bands(r, {}, 2.0), doctest::Contains("no bands"), Error);
+  CHECK_THROWS_WITH_AS(moving_standardize_bands(r, {{100, 200}}, 2.0), doctest::Contains("rate / 2"), Error);
+  CHECK_THROWS_WITH_AS(moving_standardize_bands(r, {{8, 4}}, 2.0), doctest::Contains("0 < lo < hi"), Error);
+}
