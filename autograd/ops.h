@@ -90,6 +90,10 @@ Tensor sum_to(const Tensor& x, const Shape& shape);
 // ---- linear algebra (autograd/ops/linalg.cpp) ----
 // 1-D·1-D dot, 2-D matrix product, batched with broadcast batch dims (NumPy's matmul).
 Tensor matmul(const Tensor& a, const Tensor& b);
+// Real-input DFT over the last dim, unnormalised (numpy.fft.rfft): (…, n) -> (…, n/2 + 1, 2),
+// real and imaginary parts; float32 or float64. KISS FFT on the CPU, cuFFT on the GPU. It has no
+// gradient yet: an input that needs one is refused (use x.detach()).
+Tensor rfft(const Tensor& x);
 
 // ---- shapes and views (autograd/ops/shape.cpp) ----
 Tensor reshape(const Tensor& x, const Shape& shape);

@@ -1,12 +1,16 @@
 // The CUDA launcher: the kernel bodies of cuda/kernels.h run one GPU thread per index, memory
-// from a caching allocator over cudaMalloc per device, GEMMs of floats through cuBLAS. Registered
+// from a caching allocator over cudaMalloc per device, GEMMs of floats through cuBLAS, rfft
+// through cuFFT. Registered
 // as the cuda device's backend when heed_cuda is linked (the anchor below).
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
+#include <cufft.h>
 
 #include <algorithm>
 #include <atomic>
 #include <climits>
+#include <map>
+#include <tuple>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -24,6 +28,9 @@ void check(cudaError_t err, const char* what) {
 }
 void check(cublasStatus_t status, const char* what) {
   if (status != CUBLAS_STATUS_SUCCESS) HEED_FAIL("cuda: {}: cuBLAS status {}", what, static_cast<int>(status));
+}
+void check(cufftResult status, const char* what) {
+  if (status != CUFFT_SUCCESS) HEED_FAIL("cuda: {}: cuFFT status {}", what, static_cast<int>(status));
 }
 
 template <class Body>
@@ -87,6 +94,21 @@ class CudaLauncher final : public kernels::KernelLauncher<CudaExec> {
   }
   void set_device(int device) override { check(cudaSetDevice(device), "cudaSetDevice"); }
 
+  // Batched real-to-complex cuFFT (R2C or D2Z): rows of n in, rows of n/2 + 1 complex out, the
+  // layout of RfftArgs; plans are kept per device, size, batch and dtype.
+  void rfft(const kernels::RfftArgs& a) override {
+    if (a.rows == 0) return;
+    const int n = as_int(a.n, "rfft length"), rows = as_int(a.rows, "rfft rows");
+    const bool single = a.dtype == DType::Float32;
+    const cufftHandle plan = fft_plan(n, rows, single);
+    if (single)
+      check(cufftExecR2C(plan, reinterpret_cast<cufftReal*>(a.x), reinterpret_cast<cufftComplex*>(a.out)),
+            "cufftExecR2C");
+    else
+      check(cufftExecD2Z(plan, reinterpret_cast<cufftDoubleReal*>(a.x), reinterpret_cast<cufftDoubleComplex*>(a.out)),
+            "cufftExecD2Z");
+  }
+
   void gemm(const kernels::GemmArgs& a) override {
     if (a.dtype != DType::Float32 && a.dtype != DType::Float64) return reference_gemm(a);
     cublasHandle_t h = handle();
@@ -113,6 +135,7 @@ class CudaLauncher final : public kernels::KernelLauncher<CudaExec> {
   mutable std::mutex mutex_;
   mutable std::vector<std::unique_ptr<CachingAllocator>> memory_;  // per device, made on first use
   std::vector<cublasHandle_t> handles_;
+  std::map<std::tuple<int, int, int, bool>, cufftHandle> fft_plans_;  // (device, n, rows, float32)
 
   CachingAllocator& memory(int device) const {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -122,6 +145,18 @@ class CudaLauncher final : public kernels::KernelLauncher<CudaExec> {
       m = std::make_unique<CachingAllocator>(fmt::format("cuda:{}", device),
                                              CachingAllocator::System{device_malloc, device_free}, device, SIZE_MAX);
     return *m;
+  }
+  cufftHandle fft_plan(int n, int rows, bool single) {
+    int device = 0;
+    check(cudaGetDevice(&device), "cudaGetDevice");
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto [it, added] = fft_plans_.try_emplace({device, n, rows, single}, cufftHandle{});
+    if (added) {
+      const cufftResult made = cufftPlan1d(&it->second, n, single ? CUFFT_R2C : CUFFT_D2Z, rows);
+      if (made != CUFFT_SUCCESS) fft_plans_.erase(it);
+      check(made, "cufftPlan1d");
+    }
+    return it->second;
   }
   // cuBLAS handle of the current device, created on first use.
   cublasHandle_t handle() {

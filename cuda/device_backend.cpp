@@ -119,6 +119,12 @@ class DeviceBackend final : public Backend {
     k_.softmax({rows, cols, ptr(out), ptr(x), x.dtype(), log});
   }
 
+  void rfft(const Tensor& x, const Tensor& out) override {
+    on(out);
+    const int64_t n = x.shape().back();
+    k_.rfft({x.numel() / n, n, ptr(out), ptr(x), x.dtype()});
+  }
+
   void index_select(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) override {
     on(out);
     const Tensor other = alias(x, out.shape(), zero_stride(x, dim));

@@ -191,6 +191,24 @@ struct SoftmaxBody {
   }
 };
 
+// One frequency bin of one row of a real-input DFT, summed directly in double (O(n) per bin):
+// the emulator's rfft, and a reference for cuFFT's.
+template <class T>
+struct RfftBody {
+  int64_t n, bins;
+  T *out, *x;
+  HEED_HD void operator()(int64_t i) const {
+    const int64_t row = i / bins, k = i % bins;
+    const T* xr = x + row * n;
+    double re = 0, im = 0;
+    for (int64_t t = 0; t < n; ++t) {
+      const double angle = -2 * 3.14159265358979323846 * static_cast<double>((k * t) % n) / static_cast<double>(n);
+      re += static_cast<double>(xr[t]) * std::cos(angle), im += static_cast<double>(xr[t]) * std::sin(angle);
+    }
+    out[2 * i] = static_cast<T>(re), out[2 * i + 1] = static_cast<T>(im);
+  }
+};
+
 template <class T>
 struct IndexSelectBody {
   IndexArgs a;
@@ -622,6 +640,7 @@ class KernelLauncher : public Launcher {
       Exec::launch(a.rows, SoftmaxBody<T>{a.cols, reinterpret_cast<T*>(a.out), reinterpret_cast<T*>(a.x), a.log});
     });
   }
+  void rfft(const RfftArgs& a) override { reference_rfft(a); }
   void index_select(const IndexArgs& a) override {
     dispatch(a.dtype, [&](auto tag) { Exec::launch(a.l.numel(), IndexSelectBody<decltype(tag)>{a}); });
   }
@@ -678,6 +697,13 @@ class KernelLauncher : public Launcher {
 
  protected:
   // The reference GEMM as a kernel (integers on the GPU; every dtype in the emulator).
+  void reference_rfft(const RfftArgs& a) {
+    dispatch_floating(a.dtype, "rfft", [&](auto tag) {
+      using T = decltype(tag);
+      const int64_t bins = a.n / 2 + 1;
+      Exec::launch(a.rows * bins, RfftBody<T>{a.n, bins, reinterpret_cast<T*>(a.out), reinterpret_cast<T*>(a.x)});
+    });
+  }
   void reference_gemm(const GemmArgs& a) {
     dispatch(a.dtype, [&](auto tag) { Exec::launch(a.batch * a.m * a.n, GemmBody<decltype(tag)>{a}); });
   }

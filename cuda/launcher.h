@@ -33,6 +33,7 @@ struct ReduceArgs {
 // Index (int64) of the first max or min among `len` elements `step` bytes apart.
 struct ArgReduceArgs { Layout<2> kept; int64_t len, step; char* out; char* x; DType dtype; ReduceOp op; };
 struct SoftmaxArgs { int64_t rows, cols; char* out; char* x; DType dtype; bool log; };  // contiguous rows
+struct RfftArgs { int64_t rows, n; char* out; char* x; DType dtype; };  // out: rows × (n/2 + 1) × 2, contiguous
 // Walks `l` over the output (select, gather) or the source (add): operand 0 is the one walked,
 // operand 1 the other with a stride of 0 in `dim`; `step` is that operand's byte stride in `dim`.
 // index_*: the index is 1-D (`index_stride` bytes), element i uses index[(i / inner) % n].
@@ -130,6 +131,7 @@ class Launcher {
   virtual void reduce(const ReduceArgs& a) = 0;
   virtual void arg_reduce(const ArgReduceArgs& a) = 0;
   virtual void softmax(const SoftmaxArgs& a) = 0;
+  virtual void rfft(const RfftArgs& a) = 0;  // float32 or float64
   virtual void index_select(const IndexArgs& a) = 0;
   virtual void index_add(const IndexArgs& a) = 0;
   virtual void gather(const GatherArgs& a) = 0;

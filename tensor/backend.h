@@ -63,6 +63,9 @@ class Backend {
   virtual void gemm(const Tensor& a, const Tensor& b, const Tensor& out) = 0;
   // Softmax (or log-softmax) over the last dim of a contiguous x into contiguous out.
   virtual void softmax(const Tensor& x, const Tensor& out, bool log) = 0;
+  // Real-input DFT over the last dim of a contiguous x (rows × n) into a contiguous out
+  // (rows × (n/2 + 1) × 2: real and imaginary parts), unnormalised, as numpy.fft.rfft.
+  virtual void rfft(const Tensor& x, const Tensor& out) = 0;
   // out = x.index_select(dim, index); index int64, 1-D, already range-checked.
   virtual void index_select(const Tensor& x, int64_t dim, const Tensor& index, const Tensor& out) = 0;
   // out.index_select(dim, index) += src  (repeated indices accumulate).

@@ -388,6 +388,20 @@ Tensor softmax(const Tensor& x, int64_t dim, bool log) {
   return transpose(out, dim, -1);
 }
 
+Tensor rfft(const Tensor& x) {
+  HEED_CHECK(x.dtype() == DType::Float32 || x.dtype() == DType::Float64, "rfft: expected float32 or float64, got {}",
+             x.dtype());
+  HEED_CHECK(x.dim() >= 1 && x.shape().back() >= 1, "rfft: expected at least one sample in the last dim, got {}",
+             x.shape());
+  Tensor in = contiguous(x);
+  Shape shape = x.shape();
+  shape.back() = x.shape().back() / 2 + 1;
+  shape.push_back(2);
+  Tensor out = empty(shape, x.dtype(), x.device());
+  be(x).rfft(in, out);
+  return out;
+}
+
 // ---------------------------------------------------------------- linear algebra
 Tensor matmul(const Tensor& a, const Tensor& b) {
   HEED_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both arguments need at least 1 dim, got {} @ {}", a.shape(),

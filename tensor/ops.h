@@ -50,6 +50,7 @@ Shape reduce_dims(const Tensor& x, const Shape& dims, const char* op);  // sorte
 Tensor reduce(ReduceOp op, const Tensor& x, const Shape& dims, bool keepdim);
 Tensor arg_reduce(ReduceOp op, const Tensor& x, std::optional<int64_t> dim, bool keepdim);
 Tensor softmax(const Tensor& x, int64_t dim, bool log);
+Tensor rfft(const Tensor& x);  // over the last dim: (…, n) -> (…, n/2 + 1, 2)
 
 // ---- linear algebra ----
 Tensor matmul(const Tensor& a, const Tensor& b);

@@ -8,6 +8,11 @@ namespace heed {
 
 using autograd::Grads;
 
+Tensor rfft(const Tensor& x) {
+  HEED_CHECK(!autograd::needs_grad(x), "rfft: has no gradient yet; pass x.detach() or call it under NoGradGuard");
+  return raw::rfft(x);
+}
+
 Tensor matmul(const Tensor& a, const Tensor& b) {
   if (a.dim() == 1 && b.dim() >= 2) return matmul(a.unsqueeze(0), b).squeeze(-2);   // (K)·(…,K,N)
   if (b.dim() == 1 && a.dim() >= 2) return matmul(a, b.unsqueeze(-1)).squeeze(-1);  // (…,M,K)·(K)

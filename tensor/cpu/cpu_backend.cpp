@@ -5,9 +5,12 @@
 
 #include <cstdlib>
 #include <algorithm>
+#include <complex>
 #include <cstring>
 #include <limits>
 #include <vector>
+
+#include <kissfft/kissfft.hh>
 
 #include "tensor/backend.h"
 #include "tensor/caching_allocator.h"
@@ -348,6 +351,28 @@ class CpuBackend final : public Backend {
               for (int64_t k = 0; k < K; ++k) acc += pa[m * sa0 + k * sa1] * pb[k * sb0 + n * sb1];
               pc[m * N + n] = acc;
             }
+        }
+      }
+    });
+  }
+
+  // KISS FFT's complex transform of each row (imaginary parts zero), its first n/2 + 1 bins kept.
+  void rfft(const Tensor& x, const Tensor& out) override {
+    const int64_t n = x.shape().back(), rows = x.numel() / n, bins = n / 2 + 1;
+    dispatch_floating(x.dtype(), "rfft", [&](auto tag) {
+      using T = decltype(tag);
+      const kissfft<T> fft(static_cast<size_t>(n), false);
+      const T* in = x.data_ptr<T>();
+      T* o = out.data_ptr<T>();
+#pragma omp parallel if (rows * n >= kParallelGrain)
+      {
+        std::vector<std::complex<T>> row(static_cast<size_t>(n)), spectrum(static_cast<size_t>(n));
+#pragma omp for
+        for (int64_t r = 0; r < rows; ++r) {
+          for (int64_t i = 0; i < n; ++i) row[size_t(i)] = in[r * n + i];
+          fft.transform(row.data(), spectrum.data());
+          for (int64_t k = 0; k < bins; ++k)
+            o[(r * bins + k) * 2] = spectrum[size_t(k)].real(), o[(r * bins + k) * 2 + 1] = spectrum[size_t(k)].imag();
         }
       }
     });

@@ -262,6 +262,20 @@ TEST_CASE("device: softmax and log-softmax, fully masked rows included") {
   CHECK_CLOSE(softmax(dev(masked), 1), softmax(masked, 1), kAtol, kRtol);
 }
 
+TEST_CASE("device: rfft (cuFFT on a GPU) matches the CPU's KISS FFT, batched and strided") {
+  manual_seed(12);
+  for (int64_t n : {1, 6, 7, 64, 250}) {
+    CAPTURE(n);
+    const Tensor x = randn({3, 5, n}, {DType::Float64});
+    CHECK_CLOSE(rfft(dev(x)), rfft(x), 1e-10, 1e-10);
+    const Tensor x32 = x.to(DType::Float32);
+    CHECK_CLOSE(rfft(dev(x32)).to(DType::Float64), rfft(x32).to(DType::Float64), 1e-5 * double(n), 1e-4);
+  }
+  const Tensor m = randn({32, 3});
+  CHECK_CLOSE(rfft(dev(m).t()), rfft(m.t()), 1e-4, 1e-4);
+  CHECK(rfft(dev(zeros({0, 8}))).shape() == Shape{0, 5, 2});
+}
+
 TEST_CASE("device: index_select, index_add, gather and scatter_add, repeated indices included") {
   manual_seed(9);
   Tensor x = randn({5, 4, 3});
