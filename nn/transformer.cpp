@@ -37,8 +37,20 @@ std::string TransformerEncoderLayer::extra_repr() const {
 }
 
 Tensor TransformerEncoderLayer::forward(const Tensor& src, const AttentionMasks& masks) {
+  return run(src, masks, nullptr);
+}
+
+std::pair<Tensor, Tensor> TransformerEncoderLayer::forward_with_weights(const Tensor& src, const AttentionMasks& masks) {
+  Tensor weights;
+  Tensor out = run(src, masks, &weights);
+  return {out, weights};
+}
+
+Tensor TransformerEncoderLayer::run(const Tensor& src, const AttentionMasks& masks, Tensor* weights) {
   auto self_attention = [&](const Tensor& x) {  // (…, E) -> (…, E)
-    return dropout1->forward(self_attn->forward(x, x, x, masks, /*need_weights=*/false).output);
+    auto attended = self_attn->forward(x, x, x, masks, /*need_weights=*/weights != nullptr);
+    if (weights) *weights = attended.weights;
+    return dropout1->forward(attended.output);
   };
   auto feed_forward = [&](const Tensor& x) {  // (…, E) -> (…, F) -> (…, E)
     Tensor hidden = linear1->forward(x);

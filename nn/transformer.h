@@ -14,6 +14,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "nn/attention.h"
 #include "nn/container.h"
@@ -42,6 +43,9 @@ class TransformerEncoderLayer : public Module {
                           const std::string& activation = "relu", bool batch_first = false, bool norm_first = false);
   Tensor forward(const Tensor& src, const AttentionMasks& masks);  // (T,B,E) / (B,T,E) -> same
   Tensor forward(const Tensor& src) override { return forward(src, AttentionMasks{}); }
+  // forward, and the self-attention weights averaged over heads, (B,T,S) (or (T,S) unbatched), with
+  // their graph, so that a loss can shape them.
+  std::pair<Tensor, Tensor> forward_with_weights(const Tensor& src, const AttentionMasks& masks);
   std::string extra_repr() const override;
 
   const TransformerEncoderLayerOptions options;
@@ -49,6 +53,9 @@ class TransformerEncoderLayer : public Module {
   std::shared_ptr<Linear> linear1, linear2;  // E -> F, F -> E
   std::shared_ptr<Dropout> dropout, dropout1, dropout2;
   std::shared_ptr<LayerNorm> norm1, norm2;
+
+ private:
+  Tensor run(const Tensor& src, const AttentionMasks& masks, Tensor* weights);
 };
 
 class TransformerEncoder : public Module {

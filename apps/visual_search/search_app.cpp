@@ -111,7 +111,8 @@ SceneBatch collate_scenes(std::vector<Scene>&& scenes, const SceneOptions& optio
           from_vector(categories, {batch, patches}), from_vector(cue_category, {batch}), std::move(scenes)};
 }
 
-Tensor search_loss(const SearchModel::Output& out, const SceneBatch& batch, double category_weight) {
+Tensor search_loss(const SearchModel::Output& out, const SceneBatch& batch, double category_weight,
+                   double attention_weight) {
   const int64_t b = batch.patch_labels.size(0), p = batch.patch_labels.size(1);
   Tensor loss = cross_entropy(out.cue_presence_logits, batch.presence) +
                 cross_entropy(reshape(out.patch_logits, {b * p, 3}), reshape(batch.patch_labels, {b * p}));
@@ -122,6 +123,14 @@ Tensor search_loss(const SearchModel::Output& out, const SceneBatch& batch, doub
                                  Tensor(), -1) +
                    cross_entropy(out.cue_category_logits, batch.cue_category)) *
                       category_weight;
+  }
+  if (attention_weight > 0 && out.cue_attention.defined()) {
+    // −log of the cue's attention on the target's patches in present scenes, 0 in absent ones,
+    // averaged over the scenes (as the cross-entropies are, so that data-parallel ranks agree).
+    const Tensor target = eq(batch.patch_labels, scalar_like(batch.patch_labels, kImportant));
+    Tensor on_target = sum(out.cue_attention * target.to(out.cue_attention.dtype()), {1});
+    Tensor present = batch.presence.to(on_target.dtype());
+    loss = loss - mean(log(on_target + 1e-6) * present) * attention_weight;
   }
   return loss;
 }

@@ -72,7 +72,8 @@ std::vector<float> pad_cue(const std::vector<float>& cue, int item_size, int cel
 
 // Cross-entropy of presence (of each presence read-out) + cross-entropy of the patch labels; in training, plus
 // category_weight x the auxiliary cross-entropy of the items' and the cue's categories.
-Tensor search_loss(const SearchModel::Output& out, const SceneBatch& batch, double category_weight = 0);
+Tensor search_loss(const SearchModel::Output& out, const SceneBatch& batch, double category_weight = 0,
+                   double attention_weight = 0);
 
 struct SceneResult {
   Condition condition;

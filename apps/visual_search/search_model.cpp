@@ -92,7 +92,7 @@ Tensor logsumexp(const Tensor& x, int64_t dim) {
 
 Tensor SearchModel::stem_forward(const Tensor& images) { return stem->forward(images); }
 
-SearchModel::Output SearchModel::run(const Tensor& canvas, const Tensor& cue, Map map) {
+SearchModel::Output SearchModel::run(const Tensor& canvas, const Tensor& cue, Map map, bool cue_attention) {
   const int64_t side = config.tokens_per_side(), tokens = side * side;
   HEED_CHECK(canvas.dim() == 4 && canvas.size(1) == 1 && canvas.size(2) == config.canvas && canvas.size(3) == config.canvas,
              "model: canvas of shape {}, expected (B, 1, {}, {})", canvas.shape(), config.canvas, config.canvas);
@@ -108,8 +108,7 @@ SearchModel::Output SearchModel::run(const Tensor& canvas, const Tensor& cue, Ma
   Tensor matched = match->forward(patches * cue_features);                           // (B,P,E)
   Tensor x = (*dropout)(cat({cue_features + cue_type, patches + position + matched}, 1));  // (B,1+P,E)
 
-  Tensor attention;
-  Tensor rollout;
+  Tensor attention, rollout, graph_attention;
   for (size_t i = 0; i < size_t(config.layers); ++i) {
     nn::TransformerEncoderLayer& layer = encoder->layer(i);
     const bool last = i + 1 == size_t(config.layers);
@@ -124,7 +123,12 @@ SearchModel::Output SearchModel::run(const Tensor& canvas, const Tensor& cue, Ma
         attention = weights;
       }
     }
-    x = layer.forward(x, {});
+    if (last && cue_attention) {
+      auto [y, weights] = layer.forward_with_weights(x, {});
+      x = y, graph_attention = weights.select(1, 0).narrow(1, 1, tokens);  // the cue's row, patch columns
+    } else {
+      x = layer.forward(x, {});
+    }
   }
   x = encoder->norm->forward(x);
   if (map == Map::Rollout) attention = rollout;
@@ -134,7 +138,7 @@ SearchModel::Output SearchModel::run(const Tensor& canvas, const Tensor& cue, Ma
   }
   Tensor cue_presence = presence_head->forward(x.select(1, 0));
   Tensor patch_logits = patch_head->forward(x.narrow(1, 1, tokens));
-  Output out{cue_presence, cue_presence, {}, patch_logits, attention, {}, {}};
+  Output out{cue_presence, cue_presence, {}, patch_logits, attention, graph_attention, {}, {}};
   if (config.patch_presence) {
     // Each patch's log-odds of being the target, pooled: the scene's odds are about their sum.
     Tensor others = logsumexp(cat({patch_logits.narrow(2, 0, 1), patch_logits.narrow(2, 2, 1)}, 2), 2);

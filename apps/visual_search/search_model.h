@@ -42,10 +42,12 @@ class SearchModel : public nn::Module {
     Tensor cue_presence_logits, patch_presence_logits;  // (B,2) from the cue token, from the patch labels
     Tensor patch_logits;     // (B,P,3): O, Important, Unimportant
     Tensor attention;        // (B,P), each row summing to at most 1, no graph; undefined with Map::None
+    Tensor cue_attention;    // (B,P) the same for the last layer, with its graph; only when run asks for it
     Tensor patch_category_logits, cue_category_logits;  // (B,P,2K), (B,2K) from the stem: 2·category + bright
   };
   explicit SearchModel(const SearchModelConfig& config);  // throws heed::Error on sizes that do not fit
-  Output run(const Tensor& canvas, const Tensor& cue, Map map = Map::None);
+  // cue_attention: also return the last layer's cue-to-patch attention with its graph (for a loss on it).
+  Output run(const Tensor& canvas, const Tensor& cue, Map map = Map::None, bool cue_attention = false);
   using nn::Module::forward;
 
   const SearchModelConfig config;

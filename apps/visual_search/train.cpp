@@ -66,7 +66,8 @@ void add_options(apps::Args& args) {
   args.option("epochs", "N", "45", "maximum epochs");
   args.option("scenes", "N", "4096", "training scenes per epoch (new ones every epoch)");
   args.option("validation-scenes", "N", "1024", "validation scenes");
-  args.option("test-scenes", "N", "2000", "test scenes, spread over conditions and --test-set-sizes");
+  args.option("test-scenes", "N", "10000",
+              "test scenes, spread over conditions and --test-set-sizes (1,000 per cell: a figure's standard error ~0.01)");
   args.option("test-set-sizes", "LIST", "1,4,8,12,16", "set sizes of the test scenes");
   args.option("batch", "N", "32", "batch size");
   args.option("lr", "X", "2e-3", "peak learning rate");
@@ -83,6 +84,8 @@ void add_options(apps::Args& args) {
   args.option("presence", "FROM", "cue+patches", "presence read from the cue token (cue) or also from the patch labels");
   args.option("dropout", "X", "0.1", "dropout in the encoder and on the tokens");
   args.option("category-loss", "X", "1", "weight of the auxiliary item-category loss (0: none)");
+  args.option("attention-loss", "X", "2",
+              "weight of a loss drawing the cue's last-layer attention onto the target when present (0: none)");
   args.option("map", "KIND", "last", "attention map of the report: last (layer) or rollout");
   args.option("device", "DEV", "cpu", "cpu (the only device heed-search trains on so far)");
   args.option("stop-after", "N", "0", "stop after N epochs in this session, as if interrupted (0: never)");
@@ -114,11 +117,13 @@ nlohmann::json settings_from_args(const apps::Args& args) {
             {"presence", args.get_choice("presence", {"cue", "cue+patches"})},
             {"map", args.get_choice("map", {"last", "rollout"})},
             {"category_loss", args.get_double("category-loss")},
+            {"attention_loss", args.get_double("attention-loss")},
             {"clip", 1.0}});
   HEED_CHECK(s["epochs"] > 0 && s["scenes"] > 0 && s["validation_scenes"] > 0 && s["test_scenes"] > 0 &&
-                 s["batch"] > 0 && s["category_loss"] >= 0 && s["lr"] > 0 && s["patience"] > 0 && s["weight_decay"] >= 0 && s["seed"] >= 0,
+                 s["batch"] > 0 && s["category_loss"] >= 0 && s["attention_loss"] >= 0 && s["lr"] > 0 &&
+                 s["patience"] > 0 && s["weight_decay"] >= 0 && s["seed"] >= 0,
              "train: --epochs, --scenes, --validation-scenes, --test-scenes, --batch, --lr and --patience must be "
-             "positive, --seed and --weight-decay >= 0");
+             "positive, --seed, --weight-decay, --category-loss and --attention-loss >= 0");
   return s;
 }
 
@@ -238,6 +243,7 @@ int train_command(int argc, const char* const* argv) {
              pools.test.images.size(), pools.train.category_names.size(), train_set->size(), validation.size());
 
   const double clip = settings["clip"], category_weight = settings["category_loss"];
+  const double attention_weight = settings.value("attention_loss", 0.0);  // older runs: none
   const int64_t stop_after = args.get_int("stop-after");
   for (int64_t epoch = start_epoch; epoch < epochs && !stopper.should_stop(); ++epoch) {
     if (stop_after > 0 && epoch - start_epoch == stop_after) {
@@ -252,7 +258,8 @@ int train_command(int argc, const char* const* argv) {
     double loss_sum = 0;
     int64_t seen = 0;
     for (SceneBatch& batch : loader) {
-      Tensor loss = search_loss(model.run(batch.canvas, batch.cue), batch, category_weight);
+      Tensor loss = search_loss(model.run(batch.canvas, batch.cue, SearchModel::Map::None, attention_weight > 0), batch,
+                                category_weight, attention_weight);
       optimizer.zero_grad();
       ddp.set_samples(double(batch.scenes.size()));
       ddp.backward(loss);

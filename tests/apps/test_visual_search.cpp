@@ -7,6 +7,7 @@
 #include <fstream>
 #include <set>
 
+#include "../helpers.h"
 #include "apps/common/image.h"
 #include "apps/visual_search/search_app.h"
 #include "optim/optim.h"
@@ -256,6 +257,42 @@ TEST_CASE("presence read from the patches pools each patch's Important log-odds"
   const double with_both = search_loss(out, batch).item();
   out.patch_presence_logits = Tensor();
   CHECK(with_both > search_loss(out, batch).item());
+}
+
+TEST_CASE("the attention loss is −log of the cue's last-layer attention on the target in present scenes") {
+  SearchModelConfig config;
+  config.width = 32, config.layers = 2, config.heads = 2, config.feedforward = 64, config.dropout = 0;
+  SearchModel model(config);
+  model.eval();
+  auto items = std::make_shared<const ItemSet>(synthetic_items());
+  SceneDataset scenes(items, {}, {}, 7, 1, 4);
+  std::vector<Scene> list;
+  for (size_t i = 0; i < 4; ++i) list.push_back(scenes.get(i));
+  SceneBatch batch = collate_scenes(std::move(list), {});
+  SearchModel::Output out = model.run(batch.canvas, batch.cue, SearchModel::Map::LastLayer, true);
+  REQUIRE(out.cue_attention.shape() == Shape{4, 16});
+  CHECK_CLOSE(out.cue_attention.detach(), out.attention, 1e-6, 1e-5);  // the map, with its graph
+  const std::vector<double> a = out.cue_attention.to_vector<double>();
+  const std::vector<int64_t> labels = batch.patch_labels.to_vector<int64_t>(), present = batch.presence.to_vector<int64_t>();
+  double want = 0;
+  int64_t count = 0;  // present scenes
+  for (size_t b = 0; b < 4; ++b) {
+    if (!present[b]) continue;
+    double on_target = 0;
+    for (size_t p = 0; p < 16; ++p) on_target += labels[b * 16 + p] == kImportant ? a[b * 16 + p] : 0;
+    want -= std::log(on_target + 1e-6), ++count;
+  }
+  REQUIRE(count > 0);
+  const double without = search_loss(out, batch).item();
+  CHECK(search_loss(out, batch, 0, 2.0).item() == doctest::Approx(without + 2.0 * want / 4).epsilon(1e-5));
+  // The attention term alone has a gradient, and it reaches the last layer's query/key projection.
+  model.zero_grad();
+  (search_loss(out, batch, 0, 1.0) - search_loss(out, batch)).backward();
+  for (const auto& [name, parameter] : model.named_parameters())
+    if (name == "encoder.layers.1.self_attn.in_proj_weight") {
+      REQUIRE(parameter.grad().defined());
+      CHECK(max(abs(parameter.grad()), {}).item() > 0);
+    }
 }
 
 TEST_CASE("evaluate scores every scene and patch, and training lowers the loss on a fixed batch") {

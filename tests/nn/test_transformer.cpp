@@ -76,6 +76,26 @@ TEST_CASE("TransformerEncoderLayer: post-norm and pre-norm wiring, by hand") {
   }
 }
 
+TEST_CASE("TransformerEncoderLayer: forward_with_weights gives forward's output and trainable attention weights") {
+  manual_seed(35);
+  nn::TransformerEncoderLayer layer(small(true));
+  layer.to(DType::Float64);
+  layer.eval();
+  Tensor x = randn({2, 3, 4}, kF64);
+  auto [y, weights] = layer.forward_with_weights(x, {});
+  CHECK_CLOSE(y, layer(x), 1e-12, 1e-12);
+  REQUIRE(weights.shape() == Shape{2, 3, 3});
+  CHECK_CLOSE(sum(weights, {2}), ones({2, 3}, kF64), 1e-12, 1e-12);
+  Tensor normed = layer.norm1->forward(x);
+  CHECK_CLOSE(weights, layer.self_attn->forward(normed, normed, normed).weights, 1e-12, 1e-12);
+  // A loss on the weights alone reaches the query and key projections.
+  layer.zero_grad();
+  sum(weights.select(2, 0)).backward();
+  const Tensor g = layer.self_attn->in_proj_weight.grad();
+  REQUIRE(g.defined());
+  CHECK(max(abs(g), {}).item() > 1e-6);
+}
+
 TEST_CASE("TransformerEncoder: padded and future positions do not reach the others") {
   manual_seed(32);
   nn::TransformerEncoder enc(small(), 2);
