@@ -1,7 +1,7 @@
 // The CUDA launcher: the kernel bodies of cuda/kernels.h run one GPU thread per index, memory
 // from a caching allocator over cudaMalloc per device, GEMMs of floats through cuBLAS, rfft
-// through cuFFT. Registered
-// as the cuda device's backend when heed_cuda is linked (the anchor below).
+// through cuFFT. Registered as the cuda device's backend when heed_cuda is linked (the anchor
+// below).
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <cufft.h>
@@ -10,10 +10,10 @@
 #include <atomic>
 #include <climits>
 #include <map>
-#include <tuple>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "cuda/device_backend.h"

@@ -697,15 +697,16 @@ class KernelLauncher : public Launcher {
 
  protected:
   // The reference GEMM as a kernel (integers on the GPU; every dtype in the emulator).
+  void reference_gemm(const GemmArgs& a) {
+    dispatch(a.dtype, [&](auto tag) { Exec::launch(a.batch * a.m * a.n, GemmBody<decltype(tag)>{a}); });
+  }
+  // The DFT summed directly, one thread per bin (the emulator's rfft).
   void reference_rfft(const RfftArgs& a) {
     dispatch_floating(a.dtype, "rfft", [&](auto tag) {
       using T = decltype(tag);
       const int64_t bins = a.n / 2 + 1;
       Exec::launch(a.rows * bins, RfftBody<T>{a.n, bins, reinterpret_cast<T*>(a.out), reinterpret_cast<T*>(a.x)});
     });
-  }
-  void reference_gemm(const GemmArgs& a) {
-    dispatch(a.dtype, [&](auto tag) { Exec::launch(a.batch * a.m * a.n, GemmBody<decltype(tag)>{a}); });
   }
 };
 

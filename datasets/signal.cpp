@@ -247,9 +247,6 @@ void check_spectrum(const std::vector<double>& freqs, const std::vector<double>&
   check_signal(psd, "band_power (psd)");
 }
 
-const std::array<std::pair<const char*, std::array<double, 2>>, 5> eeg_bands{{
-    {"delta", {1, 4}}, {"theta", {4, 8}}, {"alpha", {8, 13}}, {"beta", {13, 30}}, {"gamma", {30, 45}}}};
-
 // The zeroth-order modified Bessel function of the first kind, by its power series.
 double bessel_i0(double x) {
   double sum = 1, term = 1, q = x * x / 4;
@@ -418,7 +415,7 @@ double band_power(const std::vector<double>& freqs, const std::vector<double>& p
 std::map<std::string, double> eeg_band_powers(const std::vector<double>& freqs, const std::vector<double>& psd) {
   check_spectrum(freqs, psd);
   std::map<std::string, double> powers;
-  for (const auto& [name, band] : eeg_bands) powers[name] = band_power_checked(freqs, psd, band[0], band[1]);
+  for (const auto& [name, band] : kEegBands) powers[name] = band_power_checked(freqs, psd, band[0], band[1]);
   return powers;
 }
 

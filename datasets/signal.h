@@ -79,8 +79,11 @@ Spectrogram spectrogram(const std::vector<double>& x, double fs, int nperseg);
 // half-bins at the band's edges are not counted). At least two bins must fall in the band.
 double band_power(const std::vector<double>& freqs, const std::vector<double>& psd, double lo_hz, double hi_hz);
 
-// band_power over the EEG bands: delta [1, 4), theta [4, 8), alpha [8, 13), beta [13, 30),
-// gamma [30, 45) Hz, keyed by those names.
+// The EEG bands: delta [1, 4), theta [4, 8), alpha [8, 13), beta [13, 30), gamma [30, 45) Hz.
+inline constexpr std::array<std::pair<const char*, std::array<double, 2>>, 5> kEegBands{{
+    {"delta", {1, 4}}, {"theta", {4, 8}}, {"alpha", {8, 13}}, {"beta", {13, 30}}, {"gamma", {30, 45}}}};
+
+// band_power over kEegBands, keyed by their names.
 std::map<std::string, double> eeg_band_powers(const std::vector<double>& freqs, const std::vector<double>& psd);
 
 // Theta power / beta power (bands as above); beta power must be positive.

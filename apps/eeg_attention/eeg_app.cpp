@@ -175,8 +175,8 @@ Recording model_signal(const Recording& recording, const Pipeline& pipeline) {
     return s;
   }
   std::vector<std::pair<double, double>> bands;
-  for (auto [lo, hi] : {std::pair{1.0, 4.0}, {4.0, 8.0}, {8.0, 13.0}, {13.0, 30.0}, {30.0, 45.0}}) {
-    lo = std::max(lo, pipeline.low_hz), hi = std::min(hi, pipeline.high_hz);
+  for (const auto& [name, band] : signal::kEegBands) {
+    const double lo = std::max(band[0], pipeline.low_hz), hi = std::min(band[1], pipeline.high_hz);
     if (hi - lo >= 1) bands.emplace_back(lo, hi);
   }
   HEED_CHECK(!bands.empty(), "--standardize-by bands: the band-pass {}-{} Hz holds none of the EEG bands",

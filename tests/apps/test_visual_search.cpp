@@ -35,6 +35,21 @@ ItemSet synthetic_items() {
   return set;
 }
 
+// A small model: `layers` encoder layers of width 32, 2 heads, feed-forward 64.
+SearchModelConfig small_config(int64_t layers) {
+  SearchModelConfig config;
+  config.width = 32, config.layers = layers, config.heads = 2, config.feedforward = 64;
+  return config;
+}
+
+// The first n of the synthetic items' scenes drawn with `seed`, as one batch.
+SceneBatch synthetic_batch(uint64_t seed, size_t n) {
+  SceneDataset scenes(std::make_shared<const ItemSet>(synthetic_items()), {}, {}, seed, 1, n);
+  std::vector<Scene> list;
+  for (size_t i = 0; i < n; ++i) list.push_back(scenes.get(i));
+  return collate_scenes(std::move(list), {});
+}
+
 fs::path fresh_dir(const std::string& name) {
   fs::path dir = fs::temp_directory_path() / ("heed_test_search_" + name);
   fs::remove_all(dir);
@@ -197,13 +212,10 @@ TEST_CASE("load_item_folder reads a folder per category, resizes, and rejects ba
 }
 
 TEST_CASE("SearchModel gives presence logits, patch logits and attention maps of the right shapes") {
-  SearchModelConfig config;
-  config.width = 32, config.layers = 2, config.heads = 2, config.feedforward = 64;
+  SearchModelConfig config = small_config(2);
   SearchModel model(config);
   model.eval();
-  auto items = std::make_shared<const ItemSet>(synthetic_items());
-  SceneDataset scenes(items, {}, {}, 3, 1, 2);
-  SceneBatch batch = collate_scenes({scenes.get(0), scenes.get(1)}, {});
+  SceneBatch batch = synthetic_batch(3, 2);
   SearchModel::Output none = model.run(batch.canvas, batch.cue);
   CHECK(none.presence_logits.shape() == Shape{2, 2});
   CHECK(none.patch_logits.shape() == Shape{2, 16, 3});
@@ -231,13 +243,11 @@ TEST_CASE("SearchModel gives presence logits, patch logits and attention maps of
 }
 
 TEST_CASE("presence read from the patches pools each patch's Important log-odds") {
-  SearchModelConfig config;
-  config.width = 32, config.layers = 1, config.heads = 2, config.feedforward = 64, config.patch_presence = true;
+  SearchModelConfig config = small_config(1);
+  config.patch_presence = true;
   SearchModel model(config);
   model.eval();
-  auto items = std::make_shared<const ItemSet>(synthetic_items());
-  SceneDataset scenes(items, {}, {}, 3, 1, 2);
-  SceneBatch batch = collate_scenes({scenes.get(0), scenes.get(1)}, {});
+  SceneBatch batch = synthetic_batch(3, 2);
   SearchModel::Output out = model.run(batch.canvas, batch.cue);
   const std::vector<double> logits = out.patch_logits.to_vector<double>(), pooled = out.patch_presence_logits.to_vector<double>();
   const std::vector<double> cue = out.cue_presence_logits.to_vector<double>(), both = out.presence_logits.to_vector<double>();
@@ -260,15 +270,11 @@ TEST_CASE("presence read from the patches pools each patch's Important log-odds"
 }
 
 TEST_CASE("the attention loss is −log of the cue's last-layer attention on the target in present scenes") {
-  SearchModelConfig config;
-  config.width = 32, config.layers = 2, config.heads = 2, config.feedforward = 64, config.dropout = 0;
+  SearchModelConfig config = small_config(2);
+  config.dropout = 0;
   SearchModel model(config);
   model.eval();
-  auto items = std::make_shared<const ItemSet>(synthetic_items());
-  SceneDataset scenes(items, {}, {}, 7, 1, 4);
-  std::vector<Scene> list;
-  for (size_t i = 0; i < 4; ++i) list.push_back(scenes.get(i));
-  SceneBatch batch = collate_scenes(std::move(list), {});
+  SceneBatch batch = synthetic_batch(7, 4);
   SearchModel::Output out = model.run(batch.canvas, batch.cue, SearchModel::Map::LastLayer, true);
   REQUIRE(out.cue_attention.shape() == Shape{4, 16});
   CHECK_CLOSE(out.cue_attention.detach(), out.attention, 1e-6, 1e-5);  // the map, with its graph
@@ -288,16 +294,19 @@ TEST_CASE("the attention loss is −log of the cue's last-layer attention on the
   // The attention term alone has a gradient, and it reaches the last layer's query/key projection.
   model.zero_grad();
   (search_loss(out, batch, 0, 1.0) - search_loss(out, batch)).backward();
+  bool found = false;
   for (const auto& [name, parameter] : model.named_parameters())
     if (name == "encoder.layers.1.self_attn.in_proj_weight") {
+      found = true;
       REQUIRE(parameter.grad().defined());
       CHECK(max(abs(parameter.grad()), {}).item() > 0);
     }
+  CHECK(found);
 }
 
 TEST_CASE("evaluate scores every scene and patch, and training lowers the loss on a fixed batch") {
-  SearchModelConfig config;
-  config.width = 32, config.layers = 1, config.heads = 2, config.feedforward = 64, config.dropout = 0;
+  SearchModelConfig config = small_config(1);
+  config.dropout = 0;
   SearchModel model(config);
   auto items = std::make_shared<const ItemSet>(synthetic_items());
   SceneDataset scenes(items, {}, {}, 5, 1, 8);
