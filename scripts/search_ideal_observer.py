@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 # How well can feature search on Fashion-MNIST items be done at all, given a good item classifier?
-# Trains a small CNN on Fashion-MNIST's training images (full 28x28 resolution, ~91 % test
+# Trains a small CNN on Fashion-MNIST's training images (full 28x28 resolution, 90-93 % test
 # accuracy), then scores feature-search displays built from its posteriors on the test images:
 # a cue exemplar of category c, N items of which (when present) one other exemplar of c and the
 # rest of the other nine categories. Two observers, thresholds tuned on separate displays:
 #   max rule:          max over items of P(item and cue share a category) = Σ_c q(c)·p_i(c)
 #   likelihood ratio:  P(items | present) / P(items | absent), summed over the cue's posterior q,
 #                      with p_i taken as likelihoods (uniform prior over categories)
-# The result bounds what heed-search's model, whose stem is a smaller classifier, can expect.
-# Usage: /usr/bin/python3 scripts/search_ideal_observer.py [WIDTH] [EPOCHS]   (default 32 4; minutes)
+# The result bounds what heed-search's model, whose stem is a smaller classifier, can expect. It also
+# prints the classifier's accuracy per category and, at set size 16, the observer's per target category.
+# Usage: /usr/bin/python3 scripts/search_ideal_observer.py [WIDTH] [EPOCHS]
+#   32 4: 90.4 % classifier, 8 minutes on 2 cores; 32 15: 93.1 %, 27 minutes
 import gzip, sys
 import numpy as np
 import torch
@@ -77,17 +79,23 @@ def displays(n, size):
         log_absent = np.log(q + 1e-12) + np.log1p(-p).sum(0)  # per cue category c: q(c)·Π(1 − p_i(c))
         odds = (p / (1 - p)).mean(0)                           # present adds one item of c: mean odds
         ratio = np.logaddexp.reduce(log_absent + np.log(odds)) - np.logaddexp.reduce(log_absent)
-        rows.append((max_rule, ratio, present))
+        rows.append((max_rule, ratio, present, c))
     return np.array(rows)
 
 
-def accuracy(tune, test, column):
+def correct(tune, test, column):  # per test display: is the answer right, at the threshold best on tune
     thresholds = np.quantile(tune[:, column], np.linspace(0, 1, 401))
     best = max(thresholds, key=lambda t: ((tune[:, column] >= t) == tune[:, 2]).mean())
-    return ((test[:, column] >= best) == test[:, 2]).mean()
+    return (test[:, column] >= best) == test[:, 2]
 
 
+print('classifier test accuracy by category:',
+      ' '.join(f'{c}:{(P[y_test == c].argmax(1) == c).mean():.3f}' for c in range(10)))
 for size in (1, 4, 8, 12, 16):
     tune, test = displays(4000, size), displays(4000, size)
-    print(f'set size {size:2d}: presence accuracy, max rule {accuracy(tune, test, 0):.3f}, '
-          f'likelihood ratio {accuracy(tune, test, 1):.3f}', flush=True)
+    ratio = correct(tune, test, 1)
+    print(f'set size {size:2d}: presence accuracy, max rule {correct(tune, test, 0).mean():.3f}, '
+          f'likelihood ratio {ratio.mean():.3f}', flush=True)
+    if size == 16:
+        print('  likelihood ratio by target category:',
+              ' '.join(f'{c}:{ratio[test[:, 3] == c].mean():.3f}' for c in range(10)), flush=True)

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 #include <sstream>
+#include <type_traits>
 
 #include "apps/common/distributed.h"
 #include "apps/common/files.h"
@@ -143,14 +144,14 @@ namespace {
 void share_results(dist::ProcessGroup& job, const std::vector<bool>& scored, std::vector<SceneResult>& results,
                    std::vector<int64_t>& truth, std::vector<int64_t>& predicted, double& loss_sum, bool with_attention,
                    size_t patches) {
-  const size_t fields = 7, width = fields + 2 * patches + (with_attention ? patches : 0);
+  const size_t fields = 8, width = fields + 2 * patches + (with_attention ? patches : 0);
   std::vector<double> packed(results.size() * width + 1, 0.0);
   for (size_t i = 0; i < results.size(); ++i) {
     const SceneResult& r = results[i];
     if (!scored[i]) continue;
     double* p = packed.data() + i * width;
     p[0] = double(r.condition), p[1] = r.set_size, p[2] = r.present, p[3] = r.predicted_present;
-    p[4] = r.present_probability, p[5] = r.pointing_hit, p[6] = 1;
+    p[4] = r.present_probability, p[5] = r.pointing_hit, p[6] = 1, p[7] = double(r.target_category);
     for (size_t k = 0; k < patches; ++k) {
       p[fields + k] = double(truth[i * patches + k]);
       p[fields + patches + k] = double(predicted[i * patches + k]);
@@ -164,7 +165,7 @@ void share_results(dist::ProcessGroup& job, const std::vector<bool>& scored, std
     HEED_CHECK(p[6] == 1, "evaluate: scene {} was scored by {} processes, expected 1", i, p[6]);
     SceneResult& r = results[i];
     r.condition = Condition(int(p[0])), r.set_size = int(p[1]), r.present = p[2] != 0, r.predicted_present = p[3] != 0;
-    r.present_probability = p[4], r.pointing_hit = p[5] != 0;
+    r.present_probability = p[4], r.pointing_hit = p[5] != 0, r.target_category = int64_t(p[7]);
     r.attention.clear();
     for (size_t k = 0; k < patches; ++k) {
       truth[i * patches + k] = int64_t(p[fields + k]);
@@ -187,6 +188,7 @@ Evaluation evaluate(SearchModel& model, const SceneDataset& scenes, const SceneO
   const auto patches = size_t((options.canvas / options.patch) * (options.canvas / options.patch));
   Evaluation out;
   out.scenes.resize(size_t(n));
+  out.category_names = scenes.items().category_names;
   std::vector<int64_t> truth(size_t(n) * patches), predicted(truth.size());
   std::vector<bool> scored(size_t(n), false);  // by this process
   double loss_sum = 0;
@@ -207,7 +209,8 @@ Evaluation evaluate(SearchModel& model, const SceneDataset& scenes, const SceneO
                batch.scenes[0].patch_labels.size(), patches);
     for (size_t k = 0; k < batch.scenes.size(); ++k) {
       const Scene& s = batch.scenes[k];
-      SceneResult r{s.condition, s.set_size, s.present, probability[k] >= 0.5, probability[k], false, {}};
+      SceneResult r{s.condition, s.set_size, s.present, probability[k] >= 0.5, s.target_category, probability[k],
+                    false, {}};
       if (!attention.empty()) {
         r.attention.assign(attention.begin() + long(k * patches), attention.begin() + long((k + 1) * patches));
         if (s.present) {
@@ -261,11 +264,15 @@ struct Tally {
   }
 };
 
-// Per condition, per set size.
-std::map<std::pair<std::string, int>, Tally> tallies(const Evaluation& e) {
-  std::map<std::pair<std::string, int>, Tally> out;
+// Per condition and set size (Group int), or per condition and target category (Group std::string).
+template <typename Group = int>
+std::map<std::pair<std::string, Group>, Tally> tallies(const Evaluation& e) {
+  std::map<std::pair<std::string, Group>, Tally> out;
   for (const SceneResult& r : e.scenes) {
-    Tally& t = out[{to_string(r.condition), r.set_size}];
+    Group group;
+    if constexpr (std::is_same_v<Group, int>) group = r.set_size;
+    else group = e.category_names.at(size_t(r.target_category));
+    Tally& t = out[{to_string(r.condition), group}];
     ++t.scenes, t.correct += r.present == r.predicted_present, t.present += r.present, t.hits += r.pointing_hit;
     t.true_positives += r.important_true_positives, t.false_positives += r.important_false_positives;
     t.false_negatives += r.important_false_negatives;
@@ -276,22 +283,36 @@ std::map<std::pair<std::string, int>, Tally> tallies(const Evaluation& e) {
 
 }  // namespace
 
+namespace {
+
+nlohmann::json tally_json(const Tally& t) {
+  return {{"scenes", t.scenes},           {"presence_accuracy", t.accuracy()},
+          {"hit_rate", t.hit_rate()},     {"false_alarm_rate", t.false_alarm_rate()},
+          {"pointing_game", t.pointing()}, {"important_f1", t.important_f1()}};
+}
+
+std::string tally_table(const std::string& group_name, const auto& tallies) {
+  std::string out = fmt::format("{:<12} {:>12} {:>7} {:>9} {:>9} {:>13} {:>9} {:>13}\n", "condition", group_name,
+                                "scenes", "accuracy", "hit rate", "false alarms", "pointing", "Important F1");
+  for (const auto& [key, t] : tallies)
+    out += fmt::format("{:<12} {:>12} {:>7} {:>9.4f} {:>9.4f} {:>13.4f} {:>9.4f} {:>13.4f}\n", key.first, key.second,
+                       t.scenes, t.accuracy(), t.hit_rate(), t.false_alarm_rate(), t.pointing(), t.important_f1());
+  return out;
+}
+
+}  // namespace
+
 nlohmann::json evaluation_json(const Evaluation& e) {
-  nlohmann::json by = nlohmann::json::object();
-  for (const auto& [key, t] : tallies(e))
-    by[key.first][std::to_string(key.second)] = {
-        {"scenes", t.scenes},
-        {"presence_accuracy", t.accuracy()},
-        {"hit_rate", t.hit_rate()},
-        {"false_alarm_rate", t.false_alarm_rate()},
-        {"pointing_game", t.pointing()},
-        {"important_f1", t.important_f1()}};
+  nlohmann::json by_size = nlohmann::json::object(), by_category = nlohmann::json::object();
+  for (const auto& [key, t] : tallies(e)) by_size[key.first][std::to_string(key.second)] = tally_json(t);
+  for (const auto& [key, t] : tallies<std::string>(e)) by_category[key.first][key.second] = tally_json(t);
   return {{"scenes", e.scenes.size()},
           {"loss", e.loss},
           {"presence_accuracy", e.presence_accuracy},
           {"pointing_game", e.pointing_game},
           {"important_f1", e.patches.classes.at(kImportant).f1},
-          {"by_condition_and_set_size", by},
+          {"by_condition_and_set_size", by_size},
+          {"by_condition_and_target_category", by_category},
           {"patches", apps::report_to_json(e.patches)}};
 }
 
@@ -299,11 +320,8 @@ std::string evaluation_text(const Evaluation& e) {
   std::string out = fmt::format("{} scenes: present/absent accuracy {:.4f}, pointing game {:.4f}, Important F1 {:.4f}\n\n",
                                 e.scenes.size(), e.presence_accuracy, e.pointing_game,
                                 e.patches.classes.at(kImportant).f1);
-  out += fmt::format("{:<12} {:>8} {:>7} {:>9} {:>9} {:>13} {:>9} {:>13}\n", "condition", "set size", "scenes",
-                     "accuracy", "hit rate", "false alarms", "pointing", "Important F1");
-  for (const auto& [key, t] : tallies(e))
-    out += fmt::format("{:<12} {:>8} {:>7} {:>9.4f} {:>9.4f} {:>13.4f} {:>9.4f} {:>13.4f}\n", key.first, key.second,
-                       t.scenes, t.accuracy(), t.hit_rate(), t.false_alarm_rate(), t.pointing(), t.important_f1());
+  out += tally_table("set size", tallies(e)) + "\nby target category, all set sizes\n" +
+         tally_table("target", tallies<std::string>(e));
   out += "\npatch labels\n" + apps::format_report(e.patches) + "\nconfusion matrix (rows: true, columns: predicted)\n" +
          apps::format_confusion_matrix(e.patches);
   return out;

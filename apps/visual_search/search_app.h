@@ -49,6 +49,7 @@ class SceneDataset : public data::Dataset<Scene> {
   size_t size() const override { return count_; }
   Scene get(size_t index) const override;
   void set_stream(uint64_t stream) { stream_ = stream; }  // fresh scenes for another epoch
+  const ItemSet& items() const { return *items_; }
 
  private:
   std::shared_ptr<const ItemSet> items_;
@@ -79,6 +80,7 @@ struct SceneResult {
   Condition condition;
   int set_size;
   bool present, predicted_present;
+  int64_t target_category;  // index into the item set's category names
   double present_probability;
   bool pointing_hit;  // present scenes: the attention peak is on a target patch
   std::vector<float> attention;
@@ -87,6 +89,7 @@ struct SceneResult {
 struct Evaluation {
   double loss = 0;
   std::vector<SceneResult> scenes;
+  std::vector<std::string> category_names;  // of the item set the scenes were drawn from
   apps::ClassificationReport patches;  // O / Important / Unimportant over every patch
   double presence_accuracy = 0, pointing_game = 0;
   // Mean of presence accuracy and Important F1: what early stopping watches.
@@ -97,7 +100,8 @@ struct Evaluation {
 Evaluation evaluate(SearchModel& model, const SceneDataset& scenes, const SceneOptions& options, int64_t batch_size,
                     SearchModel::Map map, bool show_progress, dist::ProcessGroup* job = nullptr);
 
-// Accuracy, pointing game and Important F1 per condition and set size, overall figures, and the patch report.
+// Accuracy, pointing game and Important F1 per condition and set size and per condition and target
+// category, overall figures, and the patch report.
 nlohmann::json evaluation_json(const Evaluation& evaluation);
 std::string evaluation_text(const Evaluation& evaluation);
 // Presence accuracy against set size, a line per condition.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "../helpers.h"
@@ -335,6 +336,21 @@ TEST_CASE("evaluate scores every scene and patch, and training lowers the loss o
   REQUIRE((present > 0 && absent > 0));
   CHECK(feature4["hit_rate"].get<double>() == doctest::Approx(double(hits) / double(present)));
   CHECK(feature4["false_alarm_rate"].get<double>() == doctest::Approx(double(false_alarms) / double(absent)));
+  // Per target category: each scene counted once, under its own target's name and condition.
+  const nlohmann::json by_category = evaluation_json(e)["by_condition_and_target_category"];
+  std::map<std::pair<std::string, std::string>, int64_t> expected;
+  for (size_t i = 0; i < e.scenes.size(); ++i) {
+    CHECK(e.scenes[i].target_category == scenes.get(i).target_category);
+    ++expected[{to_string(e.scenes[i].condition), items->category_names.at(size_t(e.scenes[i].target_category))}];
+  }
+  int64_t counted = 0;
+  for (const auto& [condition, categories] : by_category.items())
+    for (const auto& [name, tally] : categories.items()) {
+      CHECK(tally["scenes"].get<int64_t>() == expected[{condition, name}]);
+      counted += tally["scenes"].get<int64_t>();
+    }
+  CHECK(counted == 8);
+  CHECK(evaluation_text(e).find("by target category") != std::string::npos);
 
   std::vector<Scene> list;
   for (size_t i = 0; i < 8; ++i) list.push_back(scenes.get(i));
