@@ -6,7 +6,6 @@
 #include <cmath>
 #include <map>
 #include <sstream>
-#include <type_traits>
 
 #include "apps/common/distributed.h"
 #include "apps/common/files.h"
@@ -264,15 +263,12 @@ struct Tally {
   }
 };
 
-// Per condition and set size (Group int), or per condition and target category (Group std::string).
-template <typename Group = int>
-std::map<std::pair<std::string, Group>, Tally> tallies(const Evaluation& e) {
-  std::map<std::pair<std::string, Group>, Tally> out;
+// Per condition and group_of(scene).
+template <typename GroupOf>
+auto tallies(const Evaluation& e, GroupOf group_of) {
+  std::map<std::pair<std::string, decltype(group_of(e.scenes.front()))>, Tally> out;
   for (const SceneResult& r : e.scenes) {
-    Group group;
-    if constexpr (std::is_same_v<Group, int>) group = r.set_size;
-    else group = e.category_names.at(size_t(r.target_category));
-    Tally& t = out[{to_string(r.condition), group}];
+    Tally& t = out[{to_string(r.condition), group_of(r)}];
     ++t.scenes, t.correct += r.present == r.predicted_present, t.present += r.present, t.hits += r.pointing_hit;
     t.true_positives += r.important_true_positives, t.false_positives += r.important_false_positives;
     t.false_negatives += r.important_false_negatives;
@@ -281,9 +277,13 @@ std::map<std::pair<std::string, Group>, Tally> tallies(const Evaluation& e) {
   return out;
 }
 
-}  // namespace
+auto by_set_size(const Evaluation& e) {
+  return tallies(e, [](const SceneResult& r) { return r.set_size; });
+}
 
-namespace {
+auto by_target_category(const Evaluation& e) {
+  return tallies(e, [&e](const SceneResult& r) { return e.category_names.at(size_t(r.target_category)); });
+}
 
 nlohmann::json tally_json(const Tally& t) {
   return {{"scenes", t.scenes},           {"presence_accuracy", t.accuracy()},
@@ -291,10 +291,10 @@ nlohmann::json tally_json(const Tally& t) {
           {"pointing_game", t.pointing()}, {"important_f1", t.important_f1()}};
 }
 
-std::string tally_table(const std::string& group_name, const auto& tallies) {
+std::string tally_table(const std::string& group_name, const auto& rows) {
   std::string out = fmt::format("{:<12} {:>12} {:>7} {:>9} {:>9} {:>13} {:>9} {:>13}\n", "condition", group_name,
                                 "scenes", "accuracy", "hit rate", "false alarms", "pointing", "Important F1");
-  for (const auto& [key, t] : tallies)
+  for (const auto& [key, t] : rows)
     out += fmt::format("{:<12} {:>12} {:>7} {:>9.4f} {:>9.4f} {:>13.4f} {:>9.4f} {:>13.4f}\n", key.first, key.second,
                        t.scenes, t.accuracy(), t.hit_rate(), t.false_alarm_rate(), t.pointing(), t.important_f1());
   return out;
@@ -304,8 +304,8 @@ std::string tally_table(const std::string& group_name, const auto& tallies) {
 
 nlohmann::json evaluation_json(const Evaluation& e) {
   nlohmann::json by_size = nlohmann::json::object(), by_category = nlohmann::json::object();
-  for (const auto& [key, t] : tallies(e)) by_size[key.first][std::to_string(key.second)] = tally_json(t);
-  for (const auto& [key, t] : tallies<std::string>(e)) by_category[key.first][key.second] = tally_json(t);
+  for (const auto& [key, t] : by_set_size(e)) by_size[key.first][std::to_string(key.second)] = tally_json(t);
+  for (const auto& [key, t] : by_target_category(e)) by_category[key.first][key.second] = tally_json(t);
   return {{"scenes", e.scenes.size()},
           {"loss", e.loss},
           {"presence_accuracy", e.presence_accuracy},
@@ -320,8 +320,8 @@ std::string evaluation_text(const Evaluation& e) {
   std::string out = fmt::format("{} scenes: present/absent accuracy {:.4f}, pointing game {:.4f}, Important F1 {:.4f}\n\n",
                                 e.scenes.size(), e.presence_accuracy, e.pointing_game,
                                 e.patches.classes.at(kImportant).f1);
-  out += tally_table("set size", tallies(e)) + "\nby target category, all set sizes\n" +
-         tally_table("target", tallies<std::string>(e));
+  out += tally_table("set size", by_set_size(e)) + "\nby target category, all set sizes\n" +
+         tally_table("target", by_target_category(e));
   out += "\npatch labels\n" + apps::format_report(e.patches) + "\nconfusion matrix (rows: true, columns: predicted)\n" +
          apps::format_confusion_matrix(e.patches);
   return out;
@@ -330,7 +330,7 @@ std::string evaluation_text(const Evaluation& e) {
 apps::Chart set_size_chart(const Evaluation& e) {
   apps::Chart chart{"search accuracy", "set size", "present/absent accuracy", {}};
   std::map<std::string, apps::Series> lines;
-  for (const auto& [key, t] : tallies(e)) {
+  for (const auto& [key, t] : by_set_size(e)) {
     apps::Series& s = lines[key.first];
     s.name = key.first + " search";
     s.x.push_back(key.second);
