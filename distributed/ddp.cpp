@@ -18,6 +18,7 @@ struct Bucket {
   std::vector<int64_t> offsets;  // of each parameter in the buffer
   int64_t numel = 0;             // gradient elements
   DType dtype = DType::Float32;
+  Device device = Device::cpu();
   Tensor buffer;
   std::vector<char> marked;  // per parameter: its gradient is in the buffer
   size_t ready = 0;
@@ -43,7 +44,7 @@ struct DistributedDataParallel::State {
     auto [b, k] = where[p];
     Bucket& bucket = buckets[b];
     if (!bucket.buffer.defined()) {
-      bucket.buffer = zeros({bucket.numel + 1 + int64_t(bucket.params.size())}, {bucket.dtype});
+      bucket.buffer = zeros({bucket.numel + 1 + int64_t(bucket.params.size())}, {bucket.dtype, bucket.device});
       bucket.marked.assign(bucket.params.size(), 0);
     }
     HEED_CHECK(!bucket.marked[k],
@@ -150,16 +151,15 @@ DistributedDataParallel::DistributedDataParallel(nn::Module& module, std::shared
   for (const Tensor& p : module.parameters())
     if (p.requires_grad()) s.params.push_back(p);
   HEED_CHECK(!s.params.empty(), "DistributedDataParallel: the module has no parameter that requires grad");
-  // Buckets over the parameters in reverse order, one dtype each.
+  // Buckets over the parameters in reverse order, one dtype and device each.
   s.where.resize(s.params.size());
   for (size_t i = s.params.size(); i-- > 0;) {
     const Tensor& p = s.params[i];
-    HEED_CHECK(p.device().is_cpu(), "DistributedDataParallel: parameter {} is on {}; the MPI path takes CPU models",
-               i, p.device());
-    if (s.buckets.empty() || s.buckets.back().dtype != p.dtype() ||
+    if (s.buckets.empty() || s.buckets.back().dtype != p.dtype() || s.buckets.back().device != p.device() ||
         s.buckets.back().numel * int64_t(dtype_size(p.dtype())) >= options.bucket_bytes) {
       s.buckets.emplace_back();
       s.buckets.back().dtype = p.dtype();
+      s.buckets.back().device = p.device();
     }
     Bucket& bucket = s.buckets.back();
     s.where[i] = {s.buckets.size() - 1, bucket.params.size()};

@@ -17,6 +17,9 @@
 // same order on every rank. The average is weighted by set_samples (default 1 per rank):
 // sum_r(w_r g_r) / sum_r(w_r), so ranks with uneven batches still give the full batch's mean
 // gradient. A parameter no rank produced a gradient for keeps an undefined .grad.
+//
+// A model on a GPU works the same: the buckets live on the parameters' device, and the group
+// moves them (dist::make_nccl_group: GPU to GPU through NCCL; the MPI group: through host copies).
 #pragma once
 #include <memory>
 

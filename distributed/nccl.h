@@ -2,9 +2,16 @@
 // device), MPI only to hand NCCL's unique id from rank 0 to the others. Built as heed_nccl when
 // CUDA, MPI and NCCL are all found (NCCL ships in /usr/local/cuda).
 //
-// heed's tensors do not live on the GPU yet (the CUDA backend issue), so this works on device
-// buffers; all_reduce_host stages a CPU tensor through the GPU, for tests and for checking a
-// cluster's GPUs talk to each other (scripts/gpu-check).
+// make_nccl_group is what a training program uses: a process group whose collectives on CUDA
+// tensors go GPU to GPU, for DistributedDataParallel over a model on the GPU:
+//
+//   auto world = dist::init();                                   // MPI, under mpirun
+//   model.to(Device::cuda(world->local_rank()));                 // one GPU per rank
+//   auto group = dist::make_nccl_group(world);
+//   dist::DistributedDataParallel ddp(model, group);
+//
+// NcclCommunicator is the layer below, on raw device buffers; all_reduce_host stages a CPU
+// tensor through the GPU (scripts/gpu-check uses it to check that a machine's GPUs talk).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -31,10 +38,19 @@ class NcclCommunicator {
   void broadcast(void* device_buffer, int64_t count, DType dtype, int root);
   // A contiguous CPU tensor: copied to the GPU, all-reduced there, copied back.
   void all_reduce_host(Tensor& t, ReduceOp op);
+  // Started without waiting, after the work already queued on the tensor's GPU; the Work
+  // waits at most the group's timeout.
+  std::unique_ptr<Work> all_reduce_async(void* device_buffer, int64_t count, DType dtype);
+  void all_gather(const void* device_in, void* device_out, int64_t count, DType dtype);
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// A group whose collectives on CUDA tensors run through NCCL on this rank's GPU (the tensors
+// must be on Device::cuda(base->local_rank())); everything else (CPU tensors, barrier, bytes)
+// goes through `base`. Collective: every rank of `base` must call it. Throws without a GPU.
+std::shared_ptr<ProcessGroup> make_nccl_group(std::shared_ptr<ProcessGroup> base);
 
 }  // namespace heed::dist

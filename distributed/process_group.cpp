@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include "autograd/node.h"
 #include "optim/inplace.h"
 #include "tensor/error.h"
 
@@ -45,7 +46,6 @@ int env_int(const char* name, int fallback) {
 
 void check_collective_tensor(const char* op, const Tensor& t) {
   HEED_CHECK(t.defined(), "{}: the tensor is undefined", op);
-  HEED_CHECK(t.device().is_cpu(), "{}: the tensor is on {}; collectives take CPU tensors", op, t.device());
   HEED_CHECK(t.is_contiguous(), "{}: the tensor (shape {}) is not contiguous; call .contiguous() first", op,
              t.shape());
 }
@@ -113,6 +113,39 @@ struct MpiFinalizer {
   }
 };
 
+// A tensor off the CPU goes through MPI as a host copy; the result is copied back.
+Tensor host_copy(const Tensor& t) { return t.to(Device::cpu()).contiguous(); }
+void copy_back(Tensor& target, const Tensor& host) {
+  NoGradGuard no_grad;
+  target.copy_(host.to(target.device()));
+}
+
+// An all-reduce of a host copy: done once the copy is reduced and back in the device tensor.
+class StagedWork : public Work {
+ public:
+  StagedWork(std::unique_ptr<Work> inner, Tensor host, Tensor target)
+      : inner_(std::move(inner)), host_(std::move(host)), target_(std::move(target)) {}
+  bool poll() override {
+    if (!inner_) return true;
+    if (!inner_->poll()) return false;
+    land();
+    return true;
+  }
+  void wait() override {
+    if (!inner_) return;
+    inner_->wait();
+    land();
+  }
+
+ private:
+  void land() {
+    inner_.reset();
+    copy_back(target_, host_);
+  }
+  std::unique_ptr<Work> inner_;
+  Tensor host_, target_;
+};
+
 class MpiGroup;
 
 // Waits for `request`, driving MPI's progress; past the timeout the whole job ends.
@@ -174,6 +207,11 @@ class MpiGroup : public ProcessGroup {
   void broadcast(Tensor& t, int root) override {
     check_collective_tensor("broadcast", t);
     check_root("broadcast", root);
+    if (!t.device().is_cpu()) {
+      Tensor host = host_copy(t);
+      broadcast(host, root);
+      return copy_back(t, host);
+    }
     MPI_Request r;
     check(MPI_Ibcast(t.raw_data(), int_count(t), mpi_type(t.dtype()), root, comm_, &r), "broadcast");
     wait_for(*this, r, "broadcast");
@@ -186,6 +224,11 @@ class MpiGroup : public ProcessGroup {
   }
   std::unique_ptr<Work> all_reduce_async(Tensor& t) override {
     check_collective_tensor("all_reduce", t);
+    if (!t.device().is_cpu()) {
+      Tensor host = host_copy(t);
+      auto inner = all_reduce_async(host);
+      return std::make_unique<StagedWork>(std::move(inner), host, t);
+    }
     auto work = std::make_unique<MpiWork>(*this, "all_reduce");
     work->keep_ = t;
     check(MPI_Iallreduce(MPI_IN_PLACE, t.raw_data(), int_count(t), mpi_type(t.dtype()), MPI_SUM, comm_,
@@ -195,6 +238,7 @@ class MpiGroup : public ProcessGroup {
   }
   Tensor all_gather(const Tensor& t) override {
     check_collective_tensor("all_gather", t);
+    if (!t.device().is_cpu()) return all_gather(host_copy(t)).to(t.device());
     Shape shape = t.shape();
     shape.insert(shape.begin(), size_);
     Tensor out = empty(shape, {t.dtype()});

@@ -7,7 +7,9 @@
 // Processes talk through MPI (OpenMPI here), never through sockets of heed's own. Every
 // collective waits at most `timeout` for the other processes; past it the job ends with an
 // error naming the collective (a rank that died or skipped the call), never a silent hang.
-// Tensors are CPU, contiguous, and the same shape and dtype on every rank.
+// Tensors are contiguous, and the same shape, dtype and device kind on every rank. The MPI group
+// moves a tensor that is not on the CPU through a host copy; nccl_group (distributed/nccl.h)
+// moves GPU tensors from GPU to GPU.
 #pragma once
 #include <chrono>
 #include <cstdint>
@@ -34,7 +36,7 @@ class ProcessGroup {
   virtual ~ProcessGroup() = default;
   virtual int rank() const = 0;
   virtual int size() const = 0;
-  virtual std::string backend() const = 0;  // "local" or "mpi"
+  virtual std::string backend() const = 0;  // "local", "mpi" or "nccl"
   // Processes of this job on this machine, and this one's index among them (thread defaults).
   virtual int local_size() const = 0;
   virtual int local_rank() const = 0;

@@ -8,6 +8,7 @@
 
 #include "../helpers.h"
 #include "autograd/node.h"
+#include "cuda/emulator.h"
 #include "datasets/dataset.h"
 #include "distributed/ddp.h"
 #include "nn/linear.h"
@@ -40,7 +41,14 @@ class Net : public nn::Module {
 void copy_parameters(nn::Module& to, const nn::Module& from) {
   NoGradGuard no_grad;
   auto a = to.parameters(), b = from.parameters();
-  for (size_t i = 0; i < a.size(); ++i) a[i].copy_(b[i]);
+  for (size_t i = 0; i < a.size(); ++i) a[i].copy_(b[i].to(a[i].device()));
+}
+
+// The cuda device, as the host emulator (cuda/emulator.h): the GPU's code path without a GPU.
+Device emulated_gpu() {
+  static const bool registered = (cuda::use_host_emulator(), true);
+  (void)registered;
+  return Device::cuda();
 }
 
 std::string max_difference(const nn::Module& a, const nn::Module& b) {
@@ -99,12 +107,39 @@ TEST_CASE("collectives: all_reduce, broadcast, all_gather and barrier give exact
   CHECK_THROWS_WITH_AS(dist::broadcast(b, W()), doctest::Contains("is not a rank"), Error);
 }
 
+TEST_CASE("collectives on tensors off the CPU (the emulated cuda device) go through host copies, in place") {
+  auto world = dist::init();
+  const Device gpu = emulated_gpu();
+  const double r = R(), w = W(), total = w * (w + 1) / 2;
+  Tensor x = from_vector(std::vector<double>{r + 1, 2 * (r + 1)}, {2}, {DType::Float64}).to(gpu);
+  dist::all_reduce(x);
+  CHECK(x.device() == gpu);
+  CHECK(values(x) == std::vector<double>{total, 2 * total});
+  Tensor m = full({3}, r, {DType::Float32, gpu});
+  dist::all_reduce(m, dist::ReduceOp::Mean);
+  CHECK(values(m) == std::vector<double>(3, (w - 1) / 2));
+  Tensor a = full({4}, r + 1, {DType::Int64, gpu});
+  auto work = world->all_reduce_async(a);
+  work->wait();
+  CHECK(values(a) == std::vector<double>(4, total));
+  Tensor b = full({2}, r * 10 + 1, {DType::Float64, gpu});
+  dist::broadcast(b, W() - 1);
+  CHECK(values(b) == std::vector<double>(2, (W() - 1) * 10 + 1));
+  Tensor gathered = world->all_gather(full({1}, r, {DType::Float64, gpu}));
+  CHECK(gathered.device() == gpu);
+  CHECK(gathered.shape() == Shape{W(), 1});
+  for (int k = 0; k < W(); ++k) CHECK(values(gathered.select(0, k)) == std::vector<double>{double(k)});
+}
+
 TEST_CASE("DistributedDataParallel on N ranks with a global batch B matches one process with batch B, step by step") {
   dist::init();
-  for (bool overlap : {true, false}) {
+  for (auto [device, overlap] : {std::pair{Device::cpu(), true}, {Device::cpu(), false}, {emulated_gpu(), true}}) {
+    const std::string where = fmt::format("{}", device);
     CAPTURE(overlap);
+    CAPTURE(where);
     manual_seed(uint64_t(7 + R()));  // different initialisations: DDP must broadcast rank 0's
     Net model;
+    model.to(device);
     dist::DistributedDataParallel ddp(model, dist::world(), {.bucket_bytes = 200, .overlap = overlap});
     CHECK(ddp.num_buckets() > 2);  // several buckets, so their order and overlap are exercised
     Net reference;
@@ -127,7 +162,7 @@ TEST_CASE("DistributedDataParallel on N ranks with a global batch B matches one 
       size_t k = 0;
       for (auto& batch : mine) {
         REQUIRE(k < ref_batches.size());
-        Tensor loss = mse_loss(model.forward(rows(x, batch)), rows(y, batch));
+        Tensor loss = mse_loss(model.forward(rows(x, batch).to(device)), rows(y, batch).to(device));
         ddp.set_samples(double(batch.size()));
         ddp.backward(loss);
         CHECK_FALSE(model.unused.grad().defined());  // no rank produced one

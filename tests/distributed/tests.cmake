@@ -1,7 +1,7 @@
 # Distributed tests: the same doctest binary as one process (local group) and, when MPI was
 # found, under mpirun with 2 processes; plus the failure checks (a hung collective, a dead rank).
 add_executable(test_distributed ${CMAKE_CURRENT_LIST_DIR}/test_distributed.cpp)
-target_link_libraries(test_distributed PRIVATE heed_test_main heed_distributed)
+target_link_libraries(test_distributed PRIVATE heed_test_main heed_distributed heed_device)
 add_test(NAME "distributed: 1 process" COMMAND test_distributed)
 if(HEED_MPI_ENABLED)
   # As root OpenMPI needs --allow-run-as-root; --oversubscribe lets 2 ranks run on fewer cores.
@@ -56,7 +56,7 @@ if(HEED_MPI_ENABLED AND TARGET heed-eeg)
 endif()
 if(TARGET heed_nccl)
   add_executable(test_nccl ${CMAKE_CURRENT_LIST_DIR}/test_nccl.cpp)
-  target_link_libraries(test_nccl PRIVATE heed_nccl doctest::doctest)
+  target_link_libraries(test_nccl PRIVATE heed_nccl heed_cuda heed_nn heed_optim doctest::doctest)
   add_test(NAME "distributed: nccl" COMMAND test_nccl)
   set_tests_properties("distributed: nccl" PROPERTIES SKIP_RETURN_CODE 77)
 endif()
