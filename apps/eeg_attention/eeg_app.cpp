@@ -362,13 +362,15 @@ TrainedModel train_model(const WindowSet& windows, const std::vector<size_t>& tr
   TrainedModel result;
   result.model = std::make_shared<EegModel>(settings.model);
   EegModel& model = *result.model;
+  const Device device = settings.device;
+  model.to(device);
   const bool bandpower = model.config.kind == "bandpower";
   std::vector<std::vector<float>> train_rows = raw_inputs(model, windows, train);
   // Statistics of the training windows only.
   result.normaliser.stats = channel_stats(train_rows, bandpower ? model.config.features() : windows.channels);
-  const Tensor all_train_x = stack_inputs(model, std::move(train_rows), result.normaliser, windows);
-  const Tensor val_x = model_inputs(model, result.normaliser, windows, validation);
-  const Tensor val_y = labels_of(windows, validation);
+  const Tensor all_train_x = stack_inputs(model, std::move(train_rows), result.normaliser, windows).to(device);
+  const Tensor val_x = model_inputs(model, result.normaliser, windows, validation).to(device);
+  const Tensor val_y = labels_of(windows, validation).to(device);
 
   const int64_t batch = settings.batch, steps_per_epoch = (int64_t(train.size()) + batch - 1) / batch;
   optim::AdamW optimizer(model.parameters(), {.lr = settings.lr, .weight_decay = settings.weight_decay});
@@ -391,16 +393,16 @@ TrainedModel train_model(const WindowSet& windows, const std::vector<size_t>& tr
       std::vector<int64_t> rows(order.begin() + start, order.begin() + end);
       std::vector<size_t> picked;
       for (int64_t r : rows) picked.push_back(train[size_t(r)]);
-      const Tensor index = from_vector(rows, {int64_t(rows.size())});
+      const Tensor index = from_vector(rows, {int64_t(rows.size())}).to(device);
       Tensor x = index_select(all_train_x, 0, index);
       if (settings.augment_gain > 0 && !bandpower) {  // each window scaled by exp(U(-g, g))
         data::SplitMix64 rng(data::SplitMix64(uint64_t(settings.seed) * 7919 + uint64_t(epoch) * 104729 + uint64_t(start)).next());
         std::vector<float> gains;
         for (size_t r = 0; r < rows.size(); ++r)
           gains.push_back(float(std::exp(settings.augment_gain * (2 * rng.uniform() - 1))));
-        x = x * from_vector(gains, {int64_t(rows.size()), 1, 1});
+        x = x * from_vector(gains, {int64_t(rows.size()), 1, 1}).to(device);
       }
-      Tensor loss = cross_entropy(model(x), labels_of(windows, picked));
+      Tensor loss = cross_entropy(model(x), labels_of(windows, picked).to(device));
       optimizer.zero_grad();
       loss.backward();
       optim::clip_grad_norm_(model.parameters(), 1.0);
@@ -438,6 +440,7 @@ TrainedModel train_model(const WindowSet& windows, const std::vector<size_t>& tr
   }
   bar.finish();
   model.load_state_dict(best);
+  model.to(Device::cpu());
   model.eval();
   return result;
 }

@@ -80,6 +80,7 @@ struct TrainSettings {
   double lr = 3e-3, weight_decay = 0.1, warmup_fraction = 0.05;
   double augment_gain = 0.3;  // training windows scaled by exp(U(-g, g)) (eegnet-lstm); 0: none
   EegModelConfig model;
+  Device device = Device::cpu();  // where it trains; the trained model is returned on the CPU
 };
 
 // Normalisation of a model's inputs, from its training windows only.

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "apps/common/chart.h"
+#include "apps/common/device.h"
 #include "apps/common/distributed.h"
 #include "apps/common/files.h"
 #include "apps/common/run_dir.h"
@@ -43,6 +44,7 @@ void add_options(apps::Args& args) {
   args.option("augment-gain", "G", "0.3", "scale each training window by exp(U(-G, G)), for gains that differ between people (0: off)");
   args.option("seed", "N", "0", "seed of folds, initialisation and shuffling");
   args.option("threads", "N", "0", "CPU threads (0: all)");
+  args.option("device", "DEV", "cpu", apps::kDeviceHelp);
   args.option("stop-after", "N", "0", "stop after N folds in this session, as if interrupted (0: never)");
   args.flag("resume", "continue the run in --out: finished folds are kept");
   add_pipeline_options(args);
@@ -125,6 +127,7 @@ int train_command(int argc, const char* const* argv) {
   // Under mpirun the folds are spread over the processes, one fold each at a time; rank 0
   // gathers their results and trains the final models.
   auto job = apps::join_training_job(args.get_int("threads"));
+  const Device device = apps::select_device(args.get("device"), *job);
   const bool writer = job->rank() == 0;
   const std::filesystem::path out = args.get("out");
   const bool resume = args.is_set("resume");
@@ -195,6 +198,7 @@ int train_command(int argc, const char* const* argv) {
                              {"test_windows", test.size()}};
     for (const std::string kind : {"eegnet-lstm", "bandpower"}) {
       TrainSettings ts = train_settings(settings, w, kind);
+      ts.device = device;
       ts.seed += k;
       TrainedModel m = train_model(w, train, validation, ts, fmt::format("fold {}/{} {}", k + 1, folds, kind));
       Scores s;
@@ -253,7 +257,9 @@ int train_command(int argc, const char* const* argv) {
   const std::vector<size_t> validation = split_validation(w, all, by_recording, settings["seed"], train);
   nlohmann::json final_models;
   for (const std::string kind : {"eegnet-lstm", "bandpower"}) {
-    TrainedModel m = train_model(w, train, validation, train_settings(settings, w, kind), "final " + kind);
+    TrainSettings ts = train_settings(settings, w, kind);
+    ts.device = device;
+    TrainedModel m = train_model(w, train, validation, ts, "final " + kind);
     const std::string file = kind == "bandpower" ? "baseline.safetensors" : "model.safetensors";
     m.model->save((out / file).string());
     final_models[kind] = {{"file", file}, {"model", to_json(m.model->config)}, {"normaliser", m.normaliser.to_json()},

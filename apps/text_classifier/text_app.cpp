@@ -121,6 +121,7 @@ Evaluation evaluate(TextModel& model, const std::vector<Example>& examples, cons
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return examples[a].ids.size() < examples[b].ids.size(); });
   const size_t rank = job ? size_t(job->rank()) : 0, ranks = job ? size_t(job->size()) : 1;
+  const Device device = model.parameters().front().device();
   // This process's predictions + 1 at its examples, 0 elsewhere, then its loss sum: summed over the job.
   std::vector<double> shared(examples.size() + 1, 0.0);
   const size_t per_batch = std::min(size_t(batch_size), (order.size() + ranks - 1) / ranks);  // a batch for each
@@ -129,8 +130,8 @@ Evaluation evaluate(TextModel& model, const std::vector<Example>& examples, cons
     std::vector<Example> chunk;
     for (size_t i = start; i < std::min(order.size(), start + per_batch); ++i) chunk.push_back(examples[order[i]]);
     Batch batch = collate(std::move(chunk));
-    Tensor logits = model.classify(batch.ids, batch.padding_mask).logits;
-    shared.back() += cross_entropy(logits, batch.labels).item() * double(batch.size);
+    Tensor logits = model.classify(batch.ids.to(device), batch.padding_mask.to(device)).logits;
+    shared.back() += cross_entropy(logits, batch.labels.to(device)).item() * double(batch.size);
     std::vector<int64_t> predicted = argmax(logits, 1).to_vector<int64_t>();
     for (size_t k = 0; k < predicted.size(); ++k) shared[order[start + k]] = double(predicted[k] + 1);
   }

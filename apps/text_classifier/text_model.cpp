@@ -113,7 +113,7 @@ class BowModel : public TextModel {
       if (norm > 0)
         for (int64_t v = 0; v < vocab_size; ++v) row[v] = float(row[v] / std::sqrt(norm));
     }
-    Tensor x = from_vector(features, {batch, vocab_size});
+    Tensor x = from_vector(features, {batch, vocab_size}).to(classifier->weight.device());
     Tensor logits = classifier->forward(x);
     return {logits, is_training() ? Tensor() : token_weights(id, pad, features, logits, batch, length)};
   }

@@ -8,6 +8,7 @@
 
 #include "apps/common/args.h"
 #include "apps/common/chart.h"
+#include "apps/common/device.h"
 #include "apps/common/distributed.h"
 #include "apps/common/files.h"
 #include "apps/common/progress.h"
@@ -91,7 +92,7 @@ void add_options(apps::Args& args) {
   args.option("tokenizer", "KIND", "", "word or bpe (default: bpe; word for bow)");
   args.option("vocab", "N", "", "largest vocabulary (default: 8000; 20000 for bow)");
   args.option("email", "MODE", "auto", "auto, on or off: read texts as RFC 822 emails (subject + body)");
-  args.option("device", "DEV", "cpu", "cpu (the only device heed-text trains on so far)");
+  args.option("device", "DEV", "cpu", apps::kDeviceHelp);
   args.option("limit", "N", "0", "use at most N examples (stratified), for quick runs; 0: all");
   args.option("stop-after", "N", "0", "stop after N epochs in this session, as if interrupted (0: never)");
   args.flag("resume", "continue the run in --out from its last checkpoint");
@@ -100,7 +101,6 @@ void add_options(apps::Args& args) {
 // The settings of a new run, from the command line.
 nlohmann::json settings_from_args(const apps::Args& args) {
   std::string model = args.get_choice("model", {"transformer", "lstm", "bow"});
-  args.get_choice("device", {"cpu"});
   int64_t embed = args.get_int("embed");
   nlohmann::json s = {
       {"model", model},
@@ -142,6 +142,7 @@ int train_command(int argc, const char* const* argv) {
   if (!args.parse(argc, argv, 2)) return 0;
   // Under mpirun: one process per rank, each on its part of every batch; rank 0 writes the run.
   auto job = apps::join_training_job(args.get_int("threads"));
+  const Device device = apps::select_device(args.get("device"), *job);
   const bool writer = job->rank() == 0;
   const fs::path out = args.get("out");
   const bool resume = args.is_set("resume");
@@ -214,12 +215,13 @@ int train_command(int argc, const char* const* argv) {
     for (const auto& e : train_examples) documents.push_back(e.ids);
     set_idf(*model, documents);
   }
+  model->to(device);
   auto train_set = std::make_shared<data::VectorDataset<Example>>(train_examples);
   // --batch is the global batch: N processes take the same steps as one.
   data::DataLoader<Example, Batch> loader(
       train_set, {.batch_size = settings["batch"], .shuffle = true, .seed = seed, .shard = {job->rank(), job->size()}},
       collate);
-  dist::DistributedDataParallel ddp(*model, job);
+  dist::DistributedDataParallel ddp(*model, apps::gradient_group(job, device));
   apps::own_random_stream(*job, seed);
   const int64_t epochs = settings["epochs"], steps_per_epoch = int64_t(loader.num_batches());
   int64_t warmup = settings["warmup"];
@@ -281,8 +283,9 @@ int train_command(int argc, const char* const* argv) {
     for (Batch& batch : loader) {
       Tensor ids = word_dropout > 0 && kind != "bow" ? drop_words(batch.ids, word_dropout, data::SplitMix64(seed).next() ^ uint64_t(step))
                                                      : batch.ids;
-      Tensor logits = model->classify(ids, batch.padding_mask).logits;
-      Tensor loss = cross_entropy(logits, batch.labels, Tensor(), -100, label_smoothing);
+      const Tensor labels = batch.labels.to(device);
+      Tensor logits = model->classify(ids.to(device), batch.padding_mask.to(device)).logits;
+      Tensor loss = cross_entropy(logits, labels, Tensor(), -100, label_smoothing);
       optimizer.zero_grad();
       ddp.set_samples(double(batch.size));
       ddp.backward(loss);
@@ -294,7 +297,7 @@ int train_command(int argc, const char* const* argv) {
       HEED_CHECK(std::isfinite(value), "train: the loss became {} at step {}; try a smaller --lr", value, step);
       loss_sum += value * double(batch.size);
       seen += batch.size;
-      correct += eq(argmax(logits.detach(), 1), batch.labels).sum().item<int64_t>();
+      correct += eq(argmax(logits.detach(), 1), labels).sum().item<int64_t>();
       bar.advance(1, batch.size, loss_sum / double(seen));
     }
     bar.finish();

@@ -111,6 +111,12 @@ SceneBatch collate_scenes(std::vector<Scene>&& scenes, const SceneOptions& optio
           from_vector(categories, {batch, patches}), from_vector(cue_category, {batch}), std::move(scenes)};
 }
 
+void move_to(SceneBatch& batch, Device device) {
+  for (Tensor* t : {&batch.canvas, &batch.cue, &batch.presence, &batch.patch_labels, &batch.patch_categories,
+                    &batch.cue_category})
+    *t = t->to(device);
+}
+
 Tensor search_loss(const SearchModel::Output& out, const SceneBatch& batch, double category_weight,
                    double attention_weight) {
   const int64_t b = batch.patch_labels.size(0), p = batch.patch_labels.size(1);
@@ -182,6 +188,7 @@ Evaluation evaluate(SearchModel& model, const SceneDataset& scenes, const SceneO
   const bool was_training = model.is_training();
   model.eval();
   const int64_t n = int64_t(scenes.size()), rank = job ? job->rank() : 0, ranks = job ? job->size() : 1;
+  const Device device = model.parameters().front().device();
   const int64_t per_batch = std::max<int64_t>(1, std::min(batch_size, (n + ranks - 1) / ranks));  // a batch for each
   const int64_t batches = (n + per_batch - 1) / per_batch;
   const auto patches = size_t((options.canvas / options.patch) * (options.canvas / options.patch));
@@ -199,6 +206,7 @@ Evaluation evaluate(SearchModel& model, const SceneDataset& scenes, const SceneO
     std::vector<Scene> part;
     for (int64_t i = start; i < stop; ++i) part.push_back(scenes.get(size_t(i)));
     SceneBatch batch = collate_scenes(std::move(part), options);
+    move_to(batch, device);
     SearchModel::Output result = model.run(batch.canvas, batch.cue, map);
     loss_sum += search_loss(result, batch).item() * double(batch.scenes.size());
     std::vector<double> probability = softmax(result.presence_logits, 1).select(1, 1).to_vector<double>();

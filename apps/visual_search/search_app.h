@@ -68,6 +68,8 @@ struct SceneBatch {
   std::vector<Scene> scenes;
 };
 SceneBatch collate_scenes(std::vector<Scene>&& scenes, const SceneOptions& options);
+// The batch's tensors moved to `device` (the scenes stay).
+void move_to(SceneBatch& batch, Device device);
 // The cue image centred on a black cell, as the model takes it.
 std::vector<float> pad_cue(const std::vector<float>& cue, int item_size, int cell);
 

@@ -117,7 +117,7 @@ SearchModel::Output SearchModel::run(const Tensor& canvas, const Tensor& cue, Ma
       Tensor normed = layer.norm1->forward(x.detach());
       Tensor weights = layer.self_attn->forward(normed, normed, normed, {}, true, true).weights;  // (B,T,T)
       if (map == Map::Rollout) {
-        Tensor mixed = weights * 0.5 + eye(1 + tokens) * 0.5;
+        Tensor mixed = weights * 0.5 + eye(1 + tokens, {weights.dtype(), weights.device()}) * 0.5;
         rollout = rollout.defined() ? matmul(mixed, rollout) : mixed;
       } else {
         attention = weights;
@@ -143,7 +143,7 @@ SearchModel::Output SearchModel::run(const Tensor& canvas, const Tensor& cue, Ma
     // Each patch's log-odds of being the target, pooled: the scene's odds are about their sum.
     Tensor others = logsumexp(cat({patch_logits.narrow(2, 0, 1), patch_logits.narrow(2, 2, 1)}, 2), 2);
     Tensor odds = logsumexp(reshape(patch_logits.narrow(2, 1, 1), {batch, tokens}) - others, 1) + patch_presence_bias;
-    out.patch_presence_logits = cat({zeros({batch, 1}, {odds.dtype()}), reshape(odds, {batch, 1})}, 1);
+    out.patch_presence_logits = cat({zeros({batch, 1}, {odds.dtype(), odds.device()}), reshape(odds, {batch, 1})}, 1);
     out.presence_logits = (cue_presence + out.patch_presence_logits) * 0.5;
   }
   if (category_head && is_training()) {

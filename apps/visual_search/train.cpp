@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "apps/common/chart.h"
+#include "apps/common/device.h"
 #include "apps/common/distributed.h"
 #include "apps/common/files.h"
 #include "apps/common/progress.h"
@@ -87,14 +88,13 @@ void add_options(apps::Args& args) {
   args.option("attention-loss", "X", "2",
               "weight of a loss drawing the cue's last-layer attention onto the target when present (0: none)");
   args.option("map", "KIND", "last", "attention map of the report: last (layer) or rollout");
-  args.option("device", "DEV", "cpu", "cpu (the only device heed-search trains on so far)");
+  args.option("device", "DEV", "cpu", apps::kDeviceHelp);
   args.option("stop-after", "N", "0", "stop after N epochs in this session, as if interrupted (0: never)");
   args.flag("resume", "continue the run in --out from its last checkpoint");
   add_scene_options(args);
 }
 
 nlohmann::json settings_from_args(const apps::Args& args) {
-  args.get_choice("device", {"cpu"});
   const int64_t width = args.get_int("width");
   nlohmann::json s = scene_settings_from_args(args);
   s.update({{"epochs", args.get_int("epochs")},
@@ -174,6 +174,7 @@ int train_command(int argc, const char* const* argv) {
   if (!args.parse(argc, argv, 2)) return 0;
   // Under mpirun: one process per rank, each on its part of every batch; rank 0 writes the run.
   auto job = apps::join_training_job(args.get_int("threads"));
+  const Device device = apps::select_device(args.get("device"), *job);
   const bool writer = job->rank() == 0;
   const std::filesystem::path out = args.get("out");
   const bool resume = args.is_set("resume");
@@ -201,10 +202,11 @@ int train_command(int argc, const char* const* argv) {
   manual_seed(seed);
   const SearchModelConfig model_config = model_config_from_settings(settings);
   SearchModel model(model_config);
+  model.to(device);
   data::DataLoader<Scene, SceneBatch> loader(
       train_set, {.batch_size = settings["batch"], .shuffle = true, .seed = seed, .shard = {job->rank(), job->size()}},
       [options](std::vector<Scene>&& scenes) { return collate_scenes(std::move(scenes), options); });
-  dist::DistributedDataParallel ddp(model, job);  // --batch stays the global batch
+  dist::DistributedDataParallel ddp(model, apps::gradient_group(job, device));  // --batch stays the global batch
   apps::own_random_stream(*job, seed);
   const int64_t epochs = settings["epochs"], steps_per_epoch = int64_t(loader.num_batches());
   int64_t warmup = settings["warmup"];
@@ -258,6 +260,7 @@ int train_command(int argc, const char* const* argv) {
     double loss_sum = 0;
     int64_t seen = 0;
     for (SceneBatch& batch : loader) {
+      move_to(batch, device);
       Tensor loss = search_loss(model.run(batch.canvas, batch.cue, SearchModel::Map::None, attention_weight > 0), batch,
                                 category_weight, attention_weight);
       optimizer.zero_grad();

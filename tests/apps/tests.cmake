@@ -56,6 +56,11 @@ if(TARGET heed-text)
                   train --data ${text_fixture}/corpus.csv --out ${text_runs}/never5 --epoch 3)
   heed_text_error("bad model kind" "--model must be one of"
                   train --data ${text_fixture}/corpus.csv --out ${text_runs}/never6 --model cnn)
+  heed_text_error("unknown device" "--device: expected cpu, cuda or cuda:N, got 'gpu'"
+                  train --data ${text_fixture}/corpus.csv --out ${text_runs}/never7 --device gpu)
+  # No GPU here ("no GPU is usable"), heed built without CUDA, or fewer than 8 GPUs.
+  heed_text_error("unusable device" "--device cuda:7: "
+                  train --data ${text_fixture}/corpus.csv --out ${text_runs}/never8 --device cuda:7)
 endif()
 
 # heed-search: a smoke training on Fashion-MNIST scenes (Debian's dataset-fashion-mnist, which

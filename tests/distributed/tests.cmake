@@ -28,31 +28,45 @@ if(HEED_MPI_ENABLED)
                        "distributed: a rank that dies ends the job" PROPERTIES ENVIRONMENT "${HEED_MPI_TEST_ENV}")
 endif()
 # The apps under mpirun (check_app_mpi.cmake). heed-eeg spreads its folds over the processes:
-# folds.json and the final model's history are identical. heed-text's losses agree to float rounding (20
+# folds.json and the final model's history are identical (on emulated GPUs, the losses to float
+# rounding). heed-text's losses agree to float rounding (20
 # millionths). heed-search's differ a little more (up to ~5e-3 in the first epoch): its
 # category loss averages over the patches that hold an item, which differ in number between
 # the parts of a batch, so weighting the parts by scene count is close but not exact.
+# EMULATED_GPU <tolerance> first among the app's arguments: the same runs with --device cuda on
+# the host emulator, on 1 and 2 processes, too; their losses within that many millionths.
 function(heed_app_mpi_test app tolerance setup)
+  set(args ${ARGN})
+  set(gpu OFF)
+  set(gpu_tolerance ${tolerance})
   set(name "distributed: ${app} on 2 processes follows 1 process and resumes on any count")
+  if(args AND "${ARGV3}" STREQUAL "EMULATED_GPU")
+    list(POP_FRONT args)
+    list(POP_FRONT args gpu_tolerance)
+    set(gpu ON)
+    set(name "${name}, on the CPU and on emulated GPUs")
+  endif()
   add_test(NAME "${name}"
-           COMMAND ${CMAKE_COMMAND} -DAPP=$<TARGET_FILE:${app}> "-DARGS=${ARGN}" -DTOLERANCE=${tolerance} "-DSETUP=${setup}"
+           COMMAND ${CMAKE_COMMAND} -DAPP=$<TARGET_FILE:${app}> "-DARGS=${args}" -DTOLERANCE=${tolerance} "-DSETUP=${setup}"
+                   -DEMULATED_GPU=${gpu} -DGPU_TOLERANCE=${gpu_tolerance}
                    "-DMPIRUN=${HEED_MPIRUN};${MPIEXEC_NUMPROC_FLAG}" -DOUT=${CMAKE_CURRENT_BINARY_DIR}/${app}_mpi_runs
                    -P ${CMAKE_CURRENT_LIST_DIR}/check_app_mpi.cmake)
   set_tests_properties("${name}" PROPERTIES TIMEOUT 300 ENVIRONMENT "${HEED_MPI_TEST_ENV}")
 endfunction()
 if(HEED_MPI_ENABLED AND TARGET heed-text)
-  heed_app_mpi_test(heed-text 20 "" --data ${CMAKE_CURRENT_LIST_DIR}/../fixtures/text_smoke/corpus.csv --epochs 3
-                    --batch 16 --embed 32 --heads 2 --max-length 48 --vocab 2000 --threads 1 --seed 3 --dropout 0)
+  heed_app_mpi_test(heed-text 20 "" EMULATED_GPU 20 --data ${CMAKE_CURRENT_LIST_DIR}/../fixtures/text_smoke/corpus.csv
+                    --epochs 3 --batch 16 --embed 32 --heads 2 --max-length 48 --vocab 2000 --threads 1 --seed 3 --dropout 0)
 endif()
 if(HEED_MPI_ENABLED AND TARGET heed-search)
-  heed_app_mpi_test(heed-search 20000 "" --scenes 256 --validation-scenes 64 --test-scenes 40 --epochs 3 --batch 16
-                    --width 32 --layers 1 --heads 2 --threads 1 --seed 1 --dropout 0)
+  heed_app_mpi_test(heed-search 20000 "" EMULATED_GPU 20000 --scenes 64 --validation-scenes 32 --test-scenes 16
+                    --epochs 3 --batch 16 --width 16 --layers 1 --heads 2 --threads 1 --seed 1 --dropout 0)
 endif()
 if(HEED_MPI_ENABLED AND TARGET heed-eeg)
   set(eeg_mpi_data ${CMAKE_CURRENT_BINARY_DIR}/heed-eeg_mpi_runs/sim)
   heed_app_mpi_test(heed-eeg 0
                     "$<TARGET_FILE:heed-eeg>;simulate;--out;${eeg_mpi_data};--subjects;3;--minutes;1;--block;10;--seed;5"
-                    --data ${eeg_mpi_data} --cv trial --folds 3 --epochs 4 --batch 16 --threads 1 --window 1 --stride 1)
+                    EMULATED_GPU 20 --data ${eeg_mpi_data} --cv trial --folds 3 --epochs 4 --batch 16 --threads 1
+                    --window 1 --stride 1)
 endif()
 if(TARGET heed_nccl)
   add_executable(test_nccl ${CMAKE_CURRENT_LIST_DIR}/test_nccl.cpp)
