@@ -39,8 +39,35 @@ __global__ void run_body(Body body, int64_t n) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += stride) body(i);
 }
 
+// A block body's view of its CUDA thread block.
+template <class Shared>
+struct CudaBlock {
+  int64_t block;
+  int thread;
+  Shared& shared;
+  __host__ __device__ void sync() const {
+#ifdef __CUDA_ARCH__
+    __syncthreads();
+#endif
+  }
+};
+
+template <class Body>
+__global__ void run_block_body(Body body) {
+  __shared__ typename Body::Shared shared;
+  CudaBlock<typename Body::Shared> ctx{static_cast<int64_t>(blockIdx.x), static_cast<int>(threadIdx.x), shared};
+  body(ctx);
+}
+
 // One thread per index, on the current device's default stream (kernels run in call order).
 struct CudaExec {
+  template <class Body>
+  static void launch_blocks(int64_t blocks, const Body& body) {
+    if (blocks <= 0) return;
+    HEED_CHECK(blocks < (int64_t{1} << 31), "cuda: {} thread blocks is more than one launch takes", blocks);
+    run_block_body<<<static_cast<unsigned>(blocks), Body::kThreads>>>(body);
+    check(cudaGetLastError(), "kernel launch");
+  }
   template <class Body>
   static void launch(int64_t n, const Body& body) {
     if (n <= 0) return;

@@ -1,8 +1,10 @@
 #include "cuda/emulator.h"
 
+#include <barrier>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "cuda/device_backend.h"
@@ -19,11 +21,42 @@ void* emulated_malloc(size_t nbytes, int) {
   return std::aligned_alloc(256, (nbytes + 255) / 256 * 256);
 }
 
-// Runs body(i) for every i in order, as a GPU would run one thread per index.
+// A block body's view of its block on the host: its threads are host threads, and sync() a
+// barrier between them.
+template <class Shared>
+struct HostBlock {
+  int64_t block;
+  int thread;
+  Shared& shared;
+  std::barrier<>& barrier;
+  void sync() const { barrier.arrive_and_wait(); }
+};
+
+// Runs body(i) for every i in order, as a GPU would run one thread per index. A block body
+// runs with as many host threads as its block has, all of them through every block in turn,
+// so that its syncs really wait for each other.
 struct HostExec {
   template <class Body>
   static void launch(int64_t n, const Body& body) {
     for (int64_t i = 0; i < n; ++i) body(i);
+  }
+  template <class Body>
+  static void launch_blocks(int64_t blocks, const Body& body) {
+    if (blocks <= 0) return;
+    using Shared = typename Body::Shared;
+    auto shared = std::make_unique<Shared>();
+    std::barrier<> barrier(Body::kThreads);
+    std::vector<std::thread> threads;
+    threads.reserve(Body::kThreads);
+    for (int t = 0; t < Body::kThreads; ++t)
+      threads.emplace_back([&, t] {
+        for (int64_t b = 0; b < blocks; ++b) {
+          HostBlock<Shared> ctx{b, t, *shared, barrier};
+          body(ctx);
+          barrier.arrive_and_wait();  // the next block reuses the shared memory
+        }
+      });
+    for (std::thread& thread : threads) thread.join();
   }
 };
 

@@ -3,7 +3,8 @@
 // (cuda/backend.cu) or a plain loop on the host (cuda/emulator.cpp). The arithmetic is
 // tensor/functors.h's, shared with the CPU backend. Plain C++17 with HEED_HD, so nvcc and the
 // host compiler both read it. Kept simple on purpose (one thread per output, no shared memory)
-// until a GPU is at hand to measure faster ones against them.
+// until a GPU is at hand to measure faster ones against them; flash attention alone has block
+// bodies too (see "Block bodies" below).
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -403,9 +404,10 @@ struct LstmBackwardBody {
   }
 };
 
-// Flash attention (after FlashAttention-2, Dao 2023, https://arxiv.org/abs/2307.08691, one
-// thread per query or key row rather than per tile): the weights of a query are recomputed
-// from its scores and log-sum-exp whenever they are needed, never stored.
+// Flash attention (after FlashAttention-2, Dao 2023, https://arxiv.org/abs/2307.08691): the
+// weights of a query are recomputed from its scores and log-sum-exp whenever they are needed,
+// never stored. The bodies here take one thread per query or key row, reading the other side
+// from global memory (head sizes over kFlashMaxD); the tiled block bodies below do the rest.
 template <class T>
 struct Flash {
   FlashArgs a;
@@ -418,11 +420,13 @@ struct Flash {
   }
   // The score of query t for key s in head (b, h); false when the pair is masked out.
   HEED_HD bool score(int64_t b, int64_t h, int64_t t, int64_t s, T& out) const {
+    return score(b, h, t, s, row(a.q, a.q_st, b, h, t), row(a.k, a.k_st, b, h, s), out);
+  }
+  // The same with the query's and the key's rows given (from registers or shared memory).
+  HEED_HD bool score(int64_t b, int64_t h, int64_t t, int64_t s, const T* q, const T* k, T& out) const {
     if (a.causal && s > t) return false;
     if (a.blocked && a.blocked[b * a.blocked_st[0] + h * a.blocked_st[1] + t * a.blocked_st[2] + s * a.blocked_st[3]])
       return false;
-    const T* q = row(a.q, a.q_st, b, h, t);
-    const T* k = row(a.k, a.k_st, b, h, s);
     T dot = 0;
     for (int64_t d = 0; d < a.D; ++d) dot += q[d] * k[d];
     T sc = static_cast<T>(a.scale) * dot;
@@ -444,6 +448,9 @@ struct Flash {
   }
   HEED_HD T lse(int64_t b, int64_t h, int64_t t) const {
     return reinterpret_cast<const T*>(a.lse)[(b * a.H + h) * a.T + t];
+  }
+  HEED_HD T delta(int64_t b, int64_t h, int64_t t) const {
+    return reinterpret_cast<const T*>(a.delta)[(b * a.H + h) * a.T + t];
   }
 };
 
@@ -557,6 +564,205 @@ struct FlashDkvBody {
   }
 };
 
+// ---------------------------------------------------------------- Block bodies
+// A block body runs as a CUDA thread block: Body::kThreads threads that share one
+// Body::Shared and wait for each other at ctx.sync(). The executor calls body(ctx) once per
+// thread of each of `blocks` blocks, with ctx.block, ctx.thread, ctx.shared and ctx.sync()
+// (__syncthreads on the GPU; a barrier between host threads in the emulator). Every thread of
+// a block must reach every sync, so loops around a sync have the same trip count for all.
+
+// Tiled flash attention, after FlashAttention-2's tiling: each thread owns one row (a query,
+// or a key for dk and dv) and keeps its row and its sums in registers, while the block walks
+// the rows of the other side in tiles that its threads load into shared memory together, so
+// each tile is read from global memory once per block instead of once per row. For head
+// sizes up to kFlashMaxD; larger ones take the one-row kernels above.
+inline constexpr int64_t kFlashMaxD = 128;
+inline constexpr int kFlashRows = 64;  // threads of a block, one row each
+template <class T>
+inline constexpr int kFlashTile = sizeof(T) == 4 ? 32 : 16;  // rows per tile (48 KiB of shared memory at most)
+
+inline bool flash_tiles_fit(const FlashArgs& a) { return a.D <= kFlashMaxD && a.Dv <= kFlashMaxD; }
+
+// Which (b, h) and which first row a block of a (B,H,n) walk has; blocks per head = ⌈n/rows⌉.
+struct FlashBlock {
+  int64_t b, h, first;
+  HEED_HD FlashBlock(int64_t block, int64_t H, int64_t n) {
+    const int64_t per_head = (n + kFlashRows - 1) / kFlashRows;
+    b = block / (H * per_head), h = (block / per_head) % H, first = (block % per_head) * kFlashRows;
+  }
+};
+inline int64_t flash_blocks(const FlashArgs& a, int64_t n) { return a.B * a.H * ((n + kFlashRows - 1) / kFlashRows); }
+
+// Copies rows [first, first + n) of a (B,H,·,width) operand into tile[r][·], the block's
+// threads taking every kFlashRows-th element.
+template <class T, class Ctx>
+HEED_HD inline void flash_load(const Ctx& ctx, const Flash<T>& f, const char* base, const int64_t* st, int64_t b,
+                               int64_t h, int64_t first, int64_t n, int64_t width, T (*tile)[kFlashMaxD]) {
+  for (int64_t i = ctx.thread; i < n * width; i += kFlashRows) {
+    const int64_t r = i / width, d = i % width;
+    tile[r][d] = f.row(base, st, b, h, first + r)[d];
+  }
+}
+
+// Forward, one query per thread: one pass over the key tiles with an online maximum, the
+// output rescaled as the maximum grows (FlashAttention-2's algorithm 1).
+template <class T>
+struct FlashForwardTiledBody {
+  static constexpr int kThreads = kFlashRows;
+  static constexpr int kTile = kFlashTile<T>;
+  struct Shared {
+    T k[kTile][kFlashMaxD], v[kTile][kFlashMaxD];
+  };
+  Flash<T> f;
+  template <class Ctx>
+  HEED_HD void operator()(Ctx& ctx) const {
+    const FlashArgs& a = f.a;
+    const FlashBlock blk(ctx.block, a.H, a.T);
+    const int64_t b = blk.b, h = blk.h, t = blk.first + ctx.thread;
+    const bool mine = t < a.T;
+    T q[kFlashMaxD], acc[kFlashMaxD];
+    if (mine)
+      for (int64_t d = 0; d < a.D; ++d) q[d] = f.row(a.q, a.q_st, b, h, t)[d];
+    for (int64_t d = 0; d < a.Dv; ++d) acc[d] = 0;
+    T m = static_cast<T>(-HUGE_VAL), l = 0, sc;
+    // Causal: keys after the block's last query are masked for all of its queries.
+    const int64_t last = (blk.first + kFlashRows < a.T ? blk.first + kFlashRows : a.T) - 1;
+    const int64_t keys = a.causal && last + 1 < a.S ? last + 1 : a.S;
+    for (int64_t s0 = 0; s0 < keys; s0 += kTile) {
+      const int64_t n = keys - s0 < kTile ? keys - s0 : kTile;
+      flash_load(ctx, f, a.k, a.k_st, b, h, s0, n, a.D, ctx.shared.k);
+      flash_load(ctx, f, a.v, a.v_st, b, h, s0, n, a.Dv, ctx.shared.v);
+      ctx.sync();
+      for (int64_t r = 0; mine && r < n; ++r) {
+        if (!f.score(b, h, t, s0 + r, q, ctx.shared.k[r], sc)) continue;
+        T p = 1;
+        if (sc > m) {  // a new maximum: rescale what was summed against the old one
+          const T rescale = std::exp(m - sc);
+          l *= rescale;
+          for (int64_t d = 0; d < a.Dv; ++d) acc[d] *= rescale;
+          m = sc;
+        } else {
+          p = std::exp(sc - m);
+        }
+        l += p;
+        const T pv = p * f.factor(b, h, t, s0 + r);
+        if (pv != T(0))
+          for (int64_t d = 0; d < a.Dv; ++d) acc[d] += pv * ctx.shared.v[r][d];
+      }
+      ctx.sync();
+    }
+    if (!mine) return;
+    const T lse = m == static_cast<T>(-HUGE_VAL) ? m : m + std::log(l);
+    reinterpret_cast<T*>(a.lse)[(b * a.H + h) * a.T + t] = lse;
+    T* out = f.row(a.out, a.out_st, b, h, t);
+    for (int64_t d = 0; d < a.Dv; ++d) out[d] = lse == static_cast<T>(-HUGE_VAL) ? T(0) : acc[d] / l;
+  }
+};
+
+// Backward, dq: one query per thread over the key tiles (k and v in shared memory).
+template <class T>
+struct FlashDqTiledBody {
+  static constexpr int kThreads = kFlashRows;
+  static constexpr int kTile = kFlashTile<T>;
+  struct Shared {
+    T k[kTile][kFlashMaxD], v[kTile][kFlashMaxD];
+  };
+  Flash<T> f;
+  template <class Ctx>
+  HEED_HD void operator()(Ctx& ctx) const {
+    const FlashArgs& a = f.a;
+    const FlashBlock blk(ctx.block, a.H, a.T);
+    const int64_t b = blk.b, h = blk.h, t = blk.first + ctx.thread;
+    const bool mine = t < a.T;
+    T q[kFlashMaxD], g[kFlashMaxD], dq[kFlashMaxD];
+    T lse = static_cast<T>(-HUGE_VAL), delta = 0;
+    if (mine) {
+      for (int64_t d = 0; d < a.D; ++d) q[d] = f.row(a.q, a.q_st, b, h, t)[d];
+      for (int64_t d = 0; d < a.Dv; ++d) g[d] = f.row(a.dout, a.dout_st, b, h, t)[d];
+      lse = f.lse(b, h, t), delta = f.delta(b, h, t);
+    }
+    for (int64_t d = 0; d < a.D; ++d) dq[d] = 0;
+    const bool live = mine && lse != static_cast<T>(-HUGE_VAL);  // a query with no key has no gradient
+    const int64_t last = (blk.first + kFlashRows < a.T ? blk.first + kFlashRows : a.T) - 1;
+    const int64_t keys = a.causal && last + 1 < a.S ? last + 1 : a.S;
+    T sc;
+    for (int64_t s0 = 0; s0 < keys; s0 += kTile) {
+      const int64_t n = keys - s0 < kTile ? keys - s0 : kTile;
+      flash_load(ctx, f, a.k, a.k_st, b, h, s0, n, a.D, ctx.shared.k);
+      flash_load(ctx, f, a.v, a.v_st, b, h, s0, n, a.Dv, ctx.shared.v);
+      ctx.sync();
+      for (int64_t r = 0; live && r < n; ++r) {
+        if (!f.score(b, h, t, s0 + r, q, ctx.shared.k[r], sc)) continue;
+        T dp = 0;
+        for (int64_t d = 0; d < a.Dv; ++d) dp += g[d] * ctx.shared.v[r][d];
+        const T p = std::exp(sc - lse);
+        const T c = static_cast<T>(a.scale) * p * (f.factor(b, h, t, s0 + r) * dp - delta);
+        for (int64_t d = 0; d < a.D; ++d) dq[d] += c * ctx.shared.k[r][d];
+      }
+      ctx.sync();
+    }
+    if (!mine) return;
+    T* out = f.row(a.dq, a.dq_st, b, h, t);
+    for (int64_t d = 0; d < a.D; ++d) out[d] = dq[d];
+  }
+};
+
+// Backward, dk and dv: one key per thread over the query tiles (q, dout, log-sum-exp and delta
+// in shared memory).
+template <class T>
+struct FlashDkvTiledBody {
+  static constexpr int kThreads = kFlashRows;
+  static constexpr int kTile = kFlashTile<T>;
+  struct Shared {
+    T q[kTile][kFlashMaxD], g[kTile][kFlashMaxD], lse[kTile], delta[kTile];
+  };
+  Flash<T> f;
+  template <class Ctx>
+  HEED_HD void operator()(Ctx& ctx) const {
+    const FlashArgs& a = f.a;
+    const FlashBlock blk(ctx.block, a.H, a.S);
+    const int64_t b = blk.b, h = blk.h, s = blk.first + ctx.thread;
+    const bool mine = s < a.S;
+    T k[kFlashMaxD], v[kFlashMaxD], dk[kFlashMaxD], dv[kFlashMaxD];
+    if (mine) {
+      for (int64_t d = 0; d < a.D; ++d) k[d] = f.row(a.k, a.k_st, b, h, s)[d];
+      for (int64_t d = 0; d < a.Dv; ++d) v[d] = f.row(a.v, a.v_st, b, h, s)[d];
+    }
+    for (int64_t d = 0; d < a.D; ++d) dk[d] = 0;
+    for (int64_t d = 0; d < a.Dv; ++d) dv[d] = 0;
+    // Causal: queries before the block's first key are masked for all of its keys.
+    const int64_t first_query = a.causal ? (blk.first < a.T ? blk.first : a.T) : 0;
+    T sc;
+    for (int64_t t0 = first_query; t0 < a.T; t0 += kTile) {
+      const int64_t n = a.T - t0 < kTile ? a.T - t0 : kTile;
+      flash_load(ctx, f, a.q, a.q_st, b, h, t0, n, a.D, ctx.shared.q);
+      flash_load(ctx, f, a.dout, a.dout_st, b, h, t0, n, a.Dv, ctx.shared.g);
+      for (int64_t r = ctx.thread; r < n; r += kFlashRows) {
+        ctx.shared.lse[r] = f.lse(b, h, t0 + r);
+        ctx.shared.delta[r] = f.delta(b, h, t0 + r);
+      }
+      ctx.sync();
+      for (int64_t r = 0; mine && r < n; ++r) {
+        const T lse = ctx.shared.lse[r];
+        if (lse == static_cast<T>(-HUGE_VAL) || !f.score(b, h, t0 + r, s, ctx.shared.q[r], k, sc)) continue;
+        const T* g = ctx.shared.g[r];
+        T dp = 0;
+        for (int64_t d = 0; d < a.Dv; ++d) dp += g[d] * v[d];
+        const T p = std::exp(sc - lse), fac = f.factor(b, h, t0 + r, s);
+        const T c = static_cast<T>(a.scale) * p * (fac * dp - ctx.shared.delta[r]);
+        for (int64_t d = 0; d < a.Dv; ++d) dv[d] += p * fac * g[d];
+        for (int64_t d = 0; d < a.D; ++d) dk[d] += c * ctx.shared.q[r][d];
+      }
+      ctx.sync();
+    }
+    if (!mine) return;
+    T* out_k = f.row(a.dk, a.dk_st, b, h, s);
+    T* out_v = f.row(a.dv, a.dv_st, b, h, s);
+    for (int64_t d = 0; d < a.D; ++d) out_k[d] = dk[d];
+    for (int64_t d = 0; d < a.Dv; ++d) out_v[d] = dv[d];
+  }
+};
+
 template <class T>
 struct AdamBody {
   AdamArgs a;
@@ -570,6 +776,7 @@ struct AdamBody {
 
 // The kernels of Launcher, for an executor Exec with
 //   template <class Body> static void launch(int64_t n, const Body& body);
+//   template <class Body> static void launch_blocks(int64_t blocks, const Body& body);  // block bodies
 template <class Exec>
 class KernelLauncher : public Launcher {
  public:
@@ -679,15 +886,21 @@ class KernelLauncher : public Launcher {
   void flash_attention_forward(const FlashArgs& a) override {
     dispatch_floating(a.dtype, "scaled_dot_product_attention", [&](auto tag) {
       using T = decltype(tag);
-      Exec::launch(a.B * a.H * a.T, FlashForwardBody<T>{Flash<T>{a}});
+      if (flash_tiles_fit(a)) Exec::launch_blocks(flash_blocks(a, a.T), FlashForwardTiledBody<T>{Flash<T>{a}});
+      else Exec::launch(a.B * a.H * a.T, FlashForwardBody<T>{Flash<T>{a}});
     });
   }
   void flash_attention_backward(const FlashArgs& a) override {
     dispatch_floating(a.dtype, "scaled_dot_product_attention", [&](auto tag) {
       using T = decltype(tag);
       Exec::launch(a.B * a.H * a.T, FlashDeltaBody<T>{Flash<T>{a}});
-      Exec::launch(a.B * a.H * a.T, FlashDqBody<T>{Flash<T>{a}});
-      Exec::launch(a.B * a.H * a.S, FlashDkvBody<T>{Flash<T>{a}});
+      if (flash_tiles_fit(a)) {
+        Exec::launch_blocks(flash_blocks(a, a.T), FlashDqTiledBody<T>{Flash<T>{a}});
+        Exec::launch_blocks(flash_blocks(a, a.S), FlashDkvTiledBody<T>{Flash<T>{a}});
+      } else {
+        Exec::launch(a.B * a.H * a.T, FlashDqBody<T>{Flash<T>{a}});
+        Exec::launch(a.B * a.H * a.S, FlashDkvBody<T>{Flash<T>{a}});
+      }
     });
   }
   void lstm_cell_backward(const LstmArgs& a) override {

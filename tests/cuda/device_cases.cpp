@@ -353,48 +353,61 @@ TEST_CASE("device: gradcheck passes on the device in float64") {
   CHECK(gradcheck(f, {a, b}).ok);
 }
 
+// Shapes: within one tile; several query blocks and key tiles (the tiled kernels' edges and
+// causal skipping); a head size over the tiles' limit (the one-row kernels).
 TEST_CASE("device: flash attention matches the CPU's attention in every masking case, with gradients") {
   manual_seed(16);
-  const int64_t B = 2, H = 3, T = 5, S = 7, D = 4, Dv = 6;
-  Tensor q = randn({B, H, T, D}), k = randn({B, H, S, D}), v = randn({B, H, S, Dv});
-  Tensor padding = zeros({B, S}).to(kBool);
-  padding = masked_fill(padding, tensor({0, 0, 0, 0, 1, 1, 1}).to(kBool).reshape({1, S}).expand({B, S}), 1);
-  Tensor bool_mask = (rand({T, S}) > 0.7).to(kBool);
-  std::vector<double> row_two(T * S, 0.0);  // query 2 sees no key at all
-  std::fill(row_two.begin() + 2 * S, row_two.begin() + 3 * S, 1.0);
-  Tensor all_blocked_row = from_vector(row_two, {T, S}).to(kBool);
-  Tensor additive = randn({B, 1, T, S});
-  additive = masked_fill(additive, rand({B, 1, T, S}) > 0.8, -std::numeric_limits<double>::infinity());
-  struct Case {
-    const char* name;
-    AttentionOptions o;
+  struct Shape {
+    int64_t B, H, T, S, D, Dv;
   };
-  std::vector<Case> cases{{"plain", {}},
-                          {"causal", {.causal = true}},
-                          {"key padding", {.key_padding_mask = padding}},
-                          {"bool mask", {.attn_mask = bool_mask}},
-                          {"a row with no key", {.attn_mask = all_blocked_row}},
-                          {"additive mask with -inf", {.attn_mask = additive}},
-                          {"causal, padding and dropout", {.key_padding_mask = padding, .causal = true, .dropout_p = 0.3}},
-                          {"scale", {.scale = 0.7}}};
-  for (const Case& c : cases) {
-    INFO(std::string(c.name));
-    auto run = [&](Device device) {
-      Tensor qd = leaf(q, device), kd = leaf(k, device), vd = leaf(v, device);
-      AttentionOptions o = c.o;
-      if (o.attn_mask.defined()) o.attn_mask = o.attn_mask.to(device);
-      if (o.key_padding_mask.defined()) o.key_padding_mask = o.key_padding_mask.to(device);
-      manual_seed(17);  // the same dropout draws on both devices
-      Tensor out = scaled_dot_product_attention(qd, kd, vd, o).output;
-      (out * cos(out.detach())).sum().backward();
-      return std::vector<Tensor>{out, qd.grad(), kd.grad(), vd.grad()};
+  for (const Shape& shape : {Shape{2, 3, 5, 7, 4, 6}, Shape{1, 2, 70, 45, 8, 5}, Shape{1, 2, 40, 75, 3, 4},
+                             Shape{1, 1, 3, 4, 130, 3}}) {
+    const auto [B, H, T, S, D, Dv] = shape;
+    INFO("B H T S D Dv: ", B, " ", H, " ", T, " ", S, " ", D, " ", Dv);
+    Tensor q = randn({B, H, T, D}), k = randn({B, H, S, D}), v = randn({B, H, S, Dv});
+    std::vector<double> padded(size_t(S), 0.0);  // the last 3 keys
+    std::fill(padded.end() - 3, padded.end(), 1.0);
+    Tensor padding = from_vector(padded, {1, S}).expand({B, S}).to(kBool);
+    Tensor bool_mask = (rand({T, S}) > 0.7).to(kBool);
+    std::vector<double> row_two(size_t(T * S), 0.0);  // query 2 sees no key at all
+    std::fill(row_two.begin() + 2 * S, row_two.begin() + 3 * S, 1.0);
+    Tensor all_blocked_row = from_vector(row_two, {T, S}).to(kBool);
+    Tensor additive = randn({B, 1, T, S});
+    additive = masked_fill(additive, rand({B, 1, T, S}) > 0.8, -std::numeric_limits<double>::infinity());
+    struct Case {
+      const char* name;
+      AttentionOptions o;
     };
-    auto cpu = run(Device::cpu()), gpu = run(kDev);
-    for (size_t i = 0; i < cpu.size(); ++i) {
-      INFO("output ", i);
-      CHECK_CLOSE(gpu[i], cpu[i], 1e-5, 1e-4);
+    std::vector<Case> cases{
+        {"plain", {}},
+        {"causal", {.causal = true}},
+        {"key padding", {.key_padding_mask = padding}},
+        {"bool mask", {.attn_mask = bool_mask}},
+        {"a row with no key", {.attn_mask = all_blocked_row}},
+        {"additive mask with -inf", {.attn_mask = additive}},
+        {"causal, padding and dropout", {.key_padding_mask = padding, .causal = true, .dropout_p = 0.3}},
+        {"scale", {.scale = 0.7}}};
+    for (const Case& c : cases) {
+      INFO(std::string(c.name));
+      auto run = [&](Device device) {
+        Tensor qd = leaf(q, device), kd = leaf(k, device), vd = leaf(v, device);
+        AttentionOptions o = c.o;
+        if (o.attn_mask.defined()) o.attn_mask = o.attn_mask.to(device);
+        if (o.key_padding_mask.defined()) o.key_padding_mask = o.key_padding_mask.to(device);
+        manual_seed(17);  // the same dropout draws on both devices
+        Tensor out = scaled_dot_product_attention(qd, kd, vd, o).output;
+        (out * cos(out.detach())).sum().backward();
+        return std::vector<Tensor>{out, qd.grad(), kd.grad(), vd.grad()};
+      };
+      auto cpu = run(Device::cpu()), gpu = run(kDev);
+      for (size_t i = 0; i < cpu.size(); ++i) {
+        INFO("output ", i);
+        CHECK_CLOSE(gpu[i], cpu[i], 1e-5, 1e-4);
+      }
     }
   }
+  const int64_t B = 2, H = 3, T = 5, S = 7, D = 4, Dv = 6;
+  Tensor q = randn({B, H, T, D}), k = randn({B, H, S, D}), v = randn({B, H, S, Dv});
   // Attention with its weights asked for takes the composed path on the device.
   auto with_weights = scaled_dot_product_attention(dev(q), dev(k), dev(v), {.need_weights = true});
   CHECK_CLOSE(with_weights.weights, scaled_dot_product_attention(q, k, v, {.need_weights = true}).weights, 1e-6, 1e-5);
