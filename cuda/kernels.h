@@ -3,8 +3,8 @@
 // (cuda/backend.cu) or a plain loop on the host (cuda/emulator.cpp). The arithmetic is
 // tensor/functors.h's, shared with the CPU backend. Plain C++17 with HEED_HD, so nvcc and the
 // host compiler both read it. Kept simple on purpose (one thread per output, no shared memory)
-// until a GPU is at hand to measure faster ones against them; flash attention alone has block
-// bodies too (see "Block bodies" below).
+// until a GPU is at hand to measure faster ones against them; long reductions and flash
+// attention have block bodies too (see "Block bodies" below).
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -120,6 +120,7 @@ struct Reducer {
     if (acc != acc) return acc;
     return op == ReduceOp::Max ? (v > acc ? v : acc) : (v < acc ? v : acc);
   }
+  HEED_HD Acc operator()(Acc acc, Acc v) const { return combine(acc, v); }
 };
 
 template <class T>
@@ -568,8 +569,121 @@ struct FlashDkvBody {
 // A block body runs as a CUDA thread block: Body::kThreads threads that share one
 // Body::Shared and wait for each other at ctx.sync(). The executor calls body(ctx) once per
 // thread of each of `blocks` blocks, with ctx.block, ctx.thread, ctx.shared and ctx.sync()
-// (__syncthreads on the GPU; a barrier between host threads in the emulator). Every thread of
+// (__syncthreads on the GPU; fibers taking turns in the emulator). Every thread of
 // a block must reach every sync, so loops around a sync have the same trip count for all.
+
+// Long reductions: a block of kReduceThreads threads per output (a reduced output, a softmax
+// row, a layer-norm parameter's column), each thread summing every kReduceThreads-th element,
+// then a tree over the block in shared memory. For few outputs over many elements, which one
+// thread per output would leave nearly all of a GPU idle.
+inline constexpr int kReduceThreads = 128;      // a power of two
+inline constexpr int64_t kBlockReduceFrom = 512;  // elements per output from which a block takes it
+
+template <class V>
+struct Plus {
+  HEED_HD V operator()(V a, V b) const { return a + b; }
+};
+template <class V>
+struct Larger {  // ignores NaN, as SoftmaxBody's maximum does
+  HEED_HD V operator()(V a, V b) const { return b > a ? b : a; }
+};
+
+// `v` combined over the block's threads by `op`; every thread gets the result.
+template <class Ctx, class V, class Op>
+HEED_HD inline V block_reduce(Ctx& ctx, V* scratch, V v, Op op) {
+  scratch[ctx.thread] = v;
+  ctx.sync();
+  for (int width = kReduceThreads / 2; width > 0; width /= 2) {
+    if (ctx.thread < width) scratch[ctx.thread] = op(scratch[ctx.thread], scratch[ctx.thread + width]);
+    ctx.sync();
+  }
+  const V out = scratch[0];
+  ctx.sync();  // before anyone writes scratch again
+  return out;
+}
+
+template <class T>
+struct ReduceBlockBody {
+  static constexpr int kThreads = kReduceThreads;
+  using Acc = typename Reducer<T>::Acc;
+  struct Shared {
+    Acc partial[kThreads];
+  };
+  ReduceBody<T> r;
+  template <class Ctx>
+  HEED_HD void operator()(Ctx& ctx) const {
+    int64_t o[2];
+    r.kept.offsets(ctx.block, o);
+    Acc acc = r.r.init();
+    for (int64_t j = ctx.thread; j < r.reduced_n; j += kThreads) {
+      int64_t rj;
+      r.reduced.offsets(j, &rj);
+      acc = r.r.combine(acc, static_cast<Acc>(at<T>(r.x, o[1] + rj)));
+    }
+    acc = block_reduce(ctx, ctx.shared.partial, acc, r.r);
+    if (ctx.thread == 0) at<T>(r.out, o[0]) = static_cast<T>(acc);
+  }
+};
+
+template <class T>
+struct SoftmaxBlockBody {
+  static constexpr int kThreads = kReduceThreads;
+  struct Shared {
+    double partial[kThreads];
+  };
+  SoftmaxBody<T> s;
+  template <class Ctx>
+  HEED_HD void operator()(Ctx& ctx) const {
+    const T* xr = s.x + ctx.block * s.cols;
+    T* orow = s.out + ctx.block * s.cols;
+    double mx = -HUGE_VAL;
+    for (int64_t c = ctx.thread; c < s.cols; c += kThreads) mx = xr[c] > mx ? xr[c] : mx;
+    mx = block_reduce(ctx, ctx.shared.partial, mx, Larger<double>{});
+    const T m = mx == -HUGE_VAL ? T(0) : static_cast<T>(mx);
+    double sum = 0;
+    for (int64_t c = ctx.thread; c < s.cols; c += kThreads) {
+      const T e = std::exp(xr[c] - m);
+      if (!s.log) orow[c] = e;
+      sum += e;
+    }
+    sum = block_reduce(ctx, ctx.shared.partial, sum, Plus<double>{});
+    if (s.log) {
+      const T lse = static_cast<T>(std::log(sum)) + m;
+      for (int64_t c = ctx.thread; c < s.cols; c += kThreads) orow[c] = xr[c] - lse;
+    } else {
+      const T inv = static_cast<T>(1.0 / sum);
+      for (int64_t c = ctx.thread; c < s.cols; c += kThreads) orow[c] *= inv;
+    }
+  }
+};
+
+template <class T>
+struct LayerNormParamsBlockBody {
+  static constexpr int kThreads = kReduceThreads;
+  struct Shared {
+    double partial[kThreads];
+  };
+  LayerNormArgs a;
+  template <class Ctx>
+  HEED_HD void operator()(Ctx& ctx) const {
+    const int64_t c = ctx.block;
+    const T* x = reinterpret_cast<const T*>(a.x);
+    const T* dy = reinterpret_cast<const T*>(a.dy);
+    const T* mean = reinterpret_cast<const T*>(a.mean);
+    const T* rstd = reinterpret_cast<const T*>(a.rstd);
+    double dw = 0, db = 0;
+    for (int64_t r = ctx.thread; r < a.rows; r += kThreads) {
+      const T g = dy[r * a.cols + c];
+      dw += g * ((x[r * a.cols + c] - mean[r]) * rstd[r]);
+      db += g;
+    }
+    dw = block_reduce(ctx, ctx.shared.partial, dw, Plus<double>{});
+    db = block_reduce(ctx, ctx.shared.partial, db, Plus<double>{});
+    if (ctx.thread != 0) return;
+    if (a.dweight) reinterpret_cast<T*>(a.dweight)[c] = static_cast<T>(dw);
+    if (a.dbias) reinterpret_cast<T*>(a.dbias)[c] = static_cast<T>(db);
+  }
+};
 
 // Tiled flash attention, after FlashAttention-2's tiling: each thread owns one row (a query,
 // or a key for dk and dv) and keeps its row and its sums in registers, while the block walks
@@ -590,6 +704,11 @@ struct FlashBlock {
     const int64_t per_head = (n + kFlashRows - 1) / kFlashRows;
     b = block / (H * per_head), h = (block / per_head) % H, first = (block % per_head) * kFlashRows;
   }
+  // For a block of queries: the keys any of them may see (causal: none after its last query).
+  HEED_HD int64_t key_end(const FlashArgs& a) const {
+    const int64_t last = (first + kFlashRows < a.T ? first + kFlashRows : a.T) - 1;
+    return a.causal && last + 1 < a.S ? last + 1 : a.S;
+  }
 };
 inline int64_t flash_blocks(const FlashArgs& a, int64_t n) { return a.B * a.H * ((n + kFlashRows - 1) / kFlashRows); }
 
@@ -604,15 +723,26 @@ HEED_HD inline void flash_load(const Ctx& ctx, const Flash<T>& f, const char* ba
   }
 }
 
+// A tile of keys and values in shared memory, for the bodies that own queries.
+template <class T>
+struct FlashKeyTile {
+  static constexpr int kRows = kFlashTile<T>;
+  T k[kRows][kFlashMaxD], v[kRows][kFlashMaxD];
+  // Loads keys [first, first + n) of head (b, h), the block's threads together.
+  template <class Ctx>
+  HEED_HD void load(const Ctx& ctx, const Flash<T>& f, int64_t b, int64_t h, int64_t first, int64_t n) {
+    flash_load(ctx, f, f.a.k, f.a.k_st, b, h, first, n, f.a.D, k);
+    flash_load(ctx, f, f.a.v, f.a.v_st, b, h, first, n, f.a.Dv, v);
+  }
+};
+
 // Forward, one query per thread: one pass over the key tiles with an online maximum, the
 // output rescaled as the maximum grows (FlashAttention-2's algorithm 1).
 template <class T>
 struct FlashForwardTiledBody {
   static constexpr int kThreads = kFlashRows;
   static constexpr int kTile = kFlashTile<T>;
-  struct Shared {
-    T k[kTile][kFlashMaxD], v[kTile][kFlashMaxD];
-  };
+  using Shared = FlashKeyTile<T>;
   Flash<T> f;
   template <class Ctx>
   HEED_HD void operator()(Ctx& ctx) const {
@@ -625,13 +755,10 @@ struct FlashForwardTiledBody {
       for (int64_t d = 0; d < a.D; ++d) q[d] = f.row(a.q, a.q_st, b, h, t)[d];
     for (int64_t d = 0; d < a.Dv; ++d) acc[d] = 0;
     T m = static_cast<T>(-HUGE_VAL), l = 0, sc;
-    // Causal: keys after the block's last query are masked for all of its queries.
-    const int64_t last = (blk.first + kFlashRows < a.T ? blk.first + kFlashRows : a.T) - 1;
-    const int64_t keys = a.causal && last + 1 < a.S ? last + 1 : a.S;
+    const int64_t keys = blk.key_end(a);
     for (int64_t s0 = 0; s0 < keys; s0 += kTile) {
       const int64_t n = keys - s0 < kTile ? keys - s0 : kTile;
-      flash_load(ctx, f, a.k, a.k_st, b, h, s0, n, a.D, ctx.shared.k);
-      flash_load(ctx, f, a.v, a.v_st, b, h, s0, n, a.Dv, ctx.shared.v);
+      ctx.shared.load(ctx, f, b, h, s0, n);
       ctx.sync();
       for (int64_t r = 0; mine && r < n; ++r) {
         if (!f.score(b, h, t, s0 + r, q, ctx.shared.k[r], sc)) continue;
@@ -664,9 +791,7 @@ template <class T>
 struct FlashDqTiledBody {
   static constexpr int kThreads = kFlashRows;
   static constexpr int kTile = kFlashTile<T>;
-  struct Shared {
-    T k[kTile][kFlashMaxD], v[kTile][kFlashMaxD];
-  };
+  using Shared = FlashKeyTile<T>;
   Flash<T> f;
   template <class Ctx>
   HEED_HD void operator()(Ctx& ctx) const {
@@ -683,13 +808,11 @@ struct FlashDqTiledBody {
     }
     for (int64_t d = 0; d < a.D; ++d) dq[d] = 0;
     const bool live = mine && lse != static_cast<T>(-HUGE_VAL);  // a query with no key has no gradient
-    const int64_t last = (blk.first + kFlashRows < a.T ? blk.first + kFlashRows : a.T) - 1;
-    const int64_t keys = a.causal && last + 1 < a.S ? last + 1 : a.S;
+    const int64_t keys = blk.key_end(a);
     T sc;
     for (int64_t s0 = 0; s0 < keys; s0 += kTile) {
       const int64_t n = keys - s0 < kTile ? keys - s0 : kTile;
-      flash_load(ctx, f, a.k, a.k_st, b, h, s0, n, a.D, ctx.shared.k);
-      flash_load(ctx, f, a.v, a.v_st, b, h, s0, n, a.Dv, ctx.shared.v);
+      ctx.shared.load(ctx, f, b, h, s0, n);
       ctx.sync();
       for (int64_t r = 0; live && r < n; ++r) {
         if (!f.score(b, h, t, s0 + r, q, ctx.shared.k[r], sc)) continue;
@@ -832,7 +955,9 @@ class KernelLauncher : public Launcher {
   void reduce(const ReduceArgs& a) override {
     dispatch(a.dtype, [&](auto tag) {
       using T = decltype(tag);
-      Exec::launch(a.kept.numel(), ReduceBody<T>{a.kept, a.reduced, a.reduced.numel(), a.out, a.x, Reducer<T>{a.op}});
+      const ReduceBody<T> body{a.kept, a.reduced, a.reduced.numel(), a.out, a.x, Reducer<T>{a.op}};
+      if (body.reduced_n >= kBlockReduceFrom) Exec::launch_blocks(a.kept.numel(), ReduceBlockBody<T>{body});
+      else Exec::launch(a.kept.numel(), body);
     });
   }
   void arg_reduce(const ArgReduceArgs& a) override {
@@ -844,7 +969,9 @@ class KernelLauncher : public Launcher {
   void softmax(const SoftmaxArgs& a) override {
     dispatch_floating(a.dtype, "softmax", [&](auto tag) {
       using T = decltype(tag);
-      Exec::launch(a.rows, SoftmaxBody<T>{a.cols, reinterpret_cast<T*>(a.out), reinterpret_cast<T*>(a.x), a.log});
+      const SoftmaxBody<T> body{a.cols, reinterpret_cast<T*>(a.out), reinterpret_cast<T*>(a.x), a.log};
+      if (a.cols >= kBlockReduceFrom) Exec::launch_blocks(a.rows, SoftmaxBlockBody<T>{body});
+      else Exec::launch(a.rows, body);
     });
   }
   void rfft(const RfftArgs& a) override { reference_rfft(a); }
@@ -872,8 +999,11 @@ class KernelLauncher : public Launcher {
   }
   void layer_norm_backward(const LayerNormArgs& a) override {
     dispatch_floating(a.dtype, "layer_norm", [&](auto tag) {
-      Exec::launch(a.rows, LayerNormBackwardBody<decltype(tag)>{a});
-      if (a.dweight || a.dbias) Exec::launch(a.cols, LayerNormParamsBody<decltype(tag)>{a});
+      using T = decltype(tag);
+      Exec::launch(a.rows, LayerNormBackwardBody<T>{a});
+      if (!a.dweight && !a.dbias) return;
+      if (a.rows >= kBlockReduceFrom) Exec::launch_blocks(a.cols, LayerNormParamsBlockBody<T>{a});
+      else Exec::launch(a.cols, LayerNormParamsBody<T>{a});
     });
   }
   void lstm_cell_forward(const LstmArgs& a) override {

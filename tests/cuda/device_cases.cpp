@@ -262,6 +262,45 @@ TEST_CASE("device: softmax and log-softmax, fully masked rows included") {
   CHECK_CLOSE(softmax(dev(masked), 1), softmax(masked, 1), kAtol, kRtol);
 }
 
+// From 512 elements per output a block of threads takes each output (kernels.h, kBlockReduceFrom).
+TEST_CASE("device: long reductions, softmax rows and layer-norm parameter gradients, a block per output") {
+  manual_seed(18);
+  Tensor x = randn({1500, 3});
+  for (Shape dims : {Shape{0}, Shape{}}) {
+    CHECK_CLOSE(dev(x).sum(dims), x.sum(dims), 1e-4, 1e-5);
+    CHECK_CLOSE(dev(x).max(dims), x.max(dims), 0, 0);
+    CHECK_CLOSE(dev(x).min(dims), x.min(dims), 0, 0);
+  }
+  CHECK_CLOSE(dev(x.t()).sum({1}), x.t().sum({1}), 1e-4, 1e-5);  // strided rows
+  std::vector<double> nan_at(1400, 0.0);  // one NaN, in column 1, row 613
+  nan_at[613 * 2 + 1] = 1;
+  Tensor with_nan = masked_fill(randn({700, 2}), from_vector(nan_at, {700, 2}).to(kBool), std::nan(""));
+  const std::vector<double> maxima = dev(with_nan).max({0}).to_vector<double>();
+  CHECK_FALSE(std::isnan(maxima[0]));
+  CHECK(std::isnan(maxima[1]));  // NaN wins, wherever it falls in the tree
+  Tensor counts = arange(2000).to(DType::Int64).reshape({1000, 2});
+  CHECK(dev(counts).sum({0}).to_vector<int64_t>() == counts.sum({0}).to_vector<int64_t>());
+
+  const double inf = std::numeric_limits<double>::infinity();
+  Tensor rows = randn({3, 600}) * 4;
+  rows = masked_fill(rows, rand({3, 600}) > 0.9, -inf);
+  rows = masked_fill(rows, tensor({0.0, 1.0, 0.0}).to(kBool).reshape({3, 1}).expand({3, 600}), -inf);  // all −inf
+  CHECK_CLOSE(softmax(dev(rows), 1), softmax(rows, 1), kAtol, kRtol);
+  CHECK_CLOSE(log_softmax(dev(rows.narrow(0, 0, 1)), 1), log_softmax(rows.narrow(0, 0, 1), 1), 1e-5, 1e-5);
+
+  Tensor in = randn({600, 5}), w = randn({5}), b = randn({5});
+  auto grads = [&](Device device) {
+    Tensor xi = leaf(in, device), wi = leaf(w, device), bi = leaf(b, device);
+    (layer_norm(xi, 1, wi, bi, 1e-5) * cos(xi.detach())).sum().backward();
+    return std::vector<Tensor>{xi.grad(), wi.grad(), bi.grad()};
+  };
+  auto c = grads(Device::cpu()), d = grads(kDev);
+  for (size_t i = 0; i < c.size(); ++i) {
+    INFO("gradient ", i);
+    CHECK_CLOSE(d[i], c[i], 1e-4, 1e-4);
+  }
+}
+
 TEST_CASE("device: rfft (cuFFT on a GPU) matches the CPU's KISS FFT, batched and strided") {
   manual_seed(12);
   for (int64_t n : {1, 6, 7, 64, 250}) {
