@@ -9,9 +9,10 @@
 
 #include <unistd.h>
 
-#include "autograd/node.h"
 #include "optim/inplace.h"
+#include "tensor/backend.h"
 #include "tensor/error.h"
+#include "tensor/ops.h"
 
 #ifdef HEED_WITH_MPI
 #define OMPI_SKIP_MPICXX 1  // the C API only (OpenMPI would pull in its C++ bindings)
@@ -114,10 +115,11 @@ struct MpiFinalizer {
 };
 
 // A tensor off the CPU goes through MPI as a host copy; the result is copied back.
-Tensor host_copy(const Tensor& t) { return t.to(Device::cpu()).contiguous(); }
-void copy_back(Tensor& target, const Tensor& host) {
-  NoGradGuard no_grad;
-  target.copy_(host.to(target.device()));
+Tensor host_copy(const Tensor& t) { return raw::to_device(t, Device::cpu()); }
+// Straight into the (contiguous) device tensor's memory: one copy, no temporary on the device.
+void copy_back(const Tensor& target, const Tensor& host) {
+  backend_for(target.device())
+      .copy_from_host(target.raw_data(), host.raw_data(), size_t(target.numel()) * dtype_size(target.dtype()));
 }
 
 // An all-reduce of a host copy: done once the copy is reduced and back in the device tensor.
